@@ -1,0 +1,49 @@
+// Command ecs-image-cleanup deletes Alibaba Cloud ECS custom images as a YAML policy says.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+)
+
+func main() {
+	os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// Exit codes; see the README.
+const (
+	exitOK          = 0
+	exitUsage       = 1 // usage, policy or credential error before any delete
+	exitFailed      = 2 // at least one image failed
+	exitAborted     = 3 // a guard aborted the run before any real delete
+	exitInterrupted = 130
+	exitTerminated  = 143
+)
+
+const usage = `usage: ecs-image-cleanup <command> [flags]
+
+commands:
+  validate  check a policy file offline
+  plan      list, select and DryRun-delete the selected images; deletes nothing
+  apply     plan, then delete the images whose DryRun passed
+  demo      run plan and apply against the bundled emulator, no cloud account needed
+`
+
+// run is main without the process: tests call it in-process.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return exitUsage
+	}
+	switch args[0] {
+	case "validate":
+		return cmdValidate(args[1:], stdout, stderr)
+	case "-h", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return exitOK
+	}
+	fmt.Fprintf(stderr, "ecs-image-cleanup: unknown command %q\n\n%s", args[0], usage)
+	return exitUsage
+}

@@ -1,0 +1,102 @@
+// Package ecs is the narrow view of Alibaba Cloud ECS that the job needs: the image model, the
+// calls it makes, and the one classification of every error those calls return.
+package ecs
+
+import (
+	"context"
+	"time"
+)
+
+// Image statuses as DescribeImages reports them.
+const (
+	StatusCreating     = "Creating"
+	StatusWaiting      = "Waiting"
+	StatusAvailable    = "Available"
+	StatusUnAvailable  = "UnAvailable"
+	StatusCreateFailed = "CreateFailed"
+	StatusDeprecated   = "Deprecated"
+)
+
+// AllStatuses lists every image status the service knows, in its documented order.
+var AllStatuses = []string{StatusCreating, StatusWaiting, StatusAvailable, StatusUnAvailable, StatusCreateFailed, StatusDeprecated}
+
+// Image owner aliases.
+const (
+	OwnerSelf        = "self"
+	OwnerSystem      = "system"
+	OwnerOthers      = "others"
+	OwnerMarketplace = "marketplace"
+)
+
+// Image is one image as DescribeImages lists it, reduced to what the job uses.
+type Image struct {
+	ID           string
+	Name         string
+	Family       string
+	CreationTime time.Time
+	Status       string
+	OwnerAlias   string
+	Usage        string // "instance" or "none"
+	Shared       bool   // IsSelfShared
+	Public       bool   // IsPublic
+	Tags         map[string]string
+	SizeGiB      int
+	Snapshots    []Snapshot // from DiskDeviceMappings, in the service's order
+}
+
+// Snapshot is one snapshot that backs an image.
+type Snapshot struct {
+	ID      string
+	SizeGiB int
+}
+
+// ListFilter narrows DescribeImages on the server side. Zero fields are not sent. An empty
+// Statuses means the service default, which is Available only.
+type ListFilter struct {
+	OwnerAlias    string
+	Statuses      []string
+	Tags          map[string]string
+	Name          string // fuzzy match on the service side
+	ImageID       string
+	CreatedAfter  time.Time // Filter CreationStartTime, minute precision, UTC
+	CreatedBefore time.Time // Filter CreationEndTime, minute precision, UTC
+}
+
+// ImagePage is one page of DescribeImages.
+type ImagePage struct {
+	Images     []Image
+	TotalCount int
+	PageNumber int
+	PageSize   int
+	RequestID  string
+}
+
+// SharePermission is what DescribeImageSharePermission says about one image.
+type SharePermission struct {
+	Accounts []string // AliyunIds the image is shared with
+	Public   bool     // shared with the group "all"
+}
+
+// Result is what a successful mutating call returns.
+type Result struct {
+	RequestID string
+}
+
+// PageSize is the largest page DescribeImages serves; the job always asks for it.
+const PageSize = 100
+
+// API is every ECS call the job makes. Every error an implementation returns is an *Error
+// (see Classify), so callers decide on Class and Code alone.
+type API interface {
+	// DescribeImagesPage returns one page (pageNumber from 1, pageSize 1..100) of a region's images.
+	DescribeImagesPage(ctx context.Context, region string, f ListFilter, pageNumber, pageSize int) (ImagePage, error)
+	// DeleteImage deletes one image, or with dryRun only checks that it could be deleted. A dry run
+	// that passes returns a nil error; a dry run the service did not honour returns ClassDryRunIgnored.
+	DeleteImage(ctx context.Context, region, imageID string, force, dryRun bool) (Result, error)
+	// InstancesUsingImage lists the ids of the instances launched from an image, every page.
+	InstancesUsingImage(ctx context.Context, region, imageID string) ([]string, error)
+	// ImageSharePermission lists the accounts an image is shared with, every page.
+	ImageSharePermission(ctx context.Context, region, imageID string) (SharePermission, error)
+	// DeleteSnapshot deletes one snapshot.
+	DeleteSnapshot(ctx context.Context, region, snapshotID string, force bool) (Result, error)
+}
