@@ -1,0 +1,156 @@
+// Package report is the job's JSON report (schema v1), its atomic writer and the human summary.
+// Field names are a contract with the users who parse the report: add fields, never rename them.
+package report
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"sort"
+	"time"
+)
+
+// SchemaVersion is the version of the JSON report this package writes.
+const SchemaVersion = 1
+
+// Outcome is what became of one selected image.
+type Outcome string
+
+// The outcomes. Every selected image ends with exactly one.
+const (
+	Deleted      Outcome = "deleted"       // apply: the real delete succeeded
+	WouldDelete  Outcome = "would_delete"  // plan: the DryRun passed
+	Blocked      Outcome = "blocked"       // a business refusal, with its code
+	Failed       Outcome = "failed"        // anything else, after retries
+	Skipped      Outcome = "skipped"       // protected, or an explicit id that is missing or not ours
+	NotAttempted Outcome = "not_attempted" // never reached: interrupted, aborted or its region stopped
+)
+
+// Run statuses.
+const (
+	StatusCompleted   = "completed"
+	StatusInterrupted = "interrupted"
+	StatusAborted     = "aborted"
+)
+
+// Report is the whole JSON report.
+type Report struct {
+	SchemaVersion int                     `json:"schema_version"`
+	Command       string                  `json:"command"`
+	Status        string                  `json:"status"`
+	StartedAt     time.Time               `json:"started_at"`
+	FinishedAt    time.Time               `json:"finished_at"`
+	Policy        PolicyRef               `json:"policy"`
+	Summary       Summary                 `json:"summary"`
+	ByCode        map[string]int          `json:"by_code"`
+	Regions       map[string]*RegionTotal `json:"regions"`
+	Images        []Entry                 `json:"images"`
+	// Fault names a fault that stopped the whole run, such as a service that did not honour
+	// DryRun or a guard that aborted apply; empty when there was none.
+	Fault string `json:"fault,omitempty"`
+	// Warnings are findings that did not change any outcome, such as a guard plan would trip.
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+// PolicyRef identifies the policy a run followed.
+type PolicyRef struct {
+	Path   string `json:"path"`
+	SHA256 string `json:"sha256"`
+}
+
+// Summary counts outcomes. The outcome counts always sum to Selected.
+type Summary struct {
+	Selected     int `json:"selected"`
+	Deleted      int `json:"deleted"`
+	WouldDelete  int `json:"would_delete"`
+	Blocked      int `json:"blocked"`
+	Failed       int `json:"failed"`
+	Skipped      int `json:"skipped"`
+	NotAttempted int `json:"not_attempted"`
+}
+
+// RegionTotal is one region's share of the counts.
+type RegionTotal struct {
+	Summary Summary        `json:"summary"`
+	ByCode  map[string]int `json:"by_code"`
+}
+
+// Entry is one selected image's outcome.
+type Entry struct {
+	Region    string  `json:"region"`
+	ImageID   string  `json:"image_id"`
+	Name      string  `json:"name"`
+	Outcome   Outcome `json:"outcome"`
+	Code      string  `json:"code"`
+	Message   string  `json:"message"`
+	RequestID string  `json:"request_id"`
+	Attempts  int     `json:"attempts"`
+}
+
+// New starts a report for command ("plan" or "apply") over the policy file's bytes.
+func New(command, policyPath string, policy []byte, started time.Time) *Report {
+	sum := sha256.Sum256(policy)
+	return &Report{
+		SchemaVersion: SchemaVersion,
+		Command:       command,
+		Status:        StatusCompleted,
+		StartedAt:     started.UTC(),
+		Policy:        PolicyRef{Path: policyPath, SHA256: hex.EncodeToString(sum[:])},
+		ByCode:        map[string]int{},
+		Regions:       map[string]*RegionTotal{},
+		Images:        []Entry{},
+	}
+}
+
+// AddRegion makes a region appear in the report even when it selected nothing.
+func (r *Report) AddRegion(region string) *RegionTotal {
+	rt := r.Regions[region]
+	if rt == nil {
+		rt = &RegionTotal{ByCode: map[string]int{}}
+		r.Regions[region] = rt
+	}
+	return rt
+}
+
+// Add records one image's outcome and counts it.
+func (r *Report) Add(e Entry) {
+	r.Images = append(r.Images, e)
+	rt := r.AddRegion(e.Region)
+	r.Summary.count(e.Outcome)
+	rt.Summary.count(e.Outcome)
+	if (e.Outcome == Blocked || e.Outcome == Failed) && e.Code != "" {
+		r.ByCode[e.Code]++
+		rt.ByCode[e.Code]++
+	}
+}
+
+func (s *Summary) count(o Outcome) {
+	s.Selected++
+	switch o {
+	case Deleted:
+		s.Deleted++
+	case WouldDelete:
+		s.WouldDelete++
+	case Blocked:
+		s.Blocked++
+	case Failed:
+		s.Failed++
+	case Skipped:
+		s.Skipped++
+	default:
+		s.NotAttempted++
+	}
+}
+
+// Finish stamps the end of the run and orders the entries by region and image id, so that two
+// runs over the same account produce comparable reports.
+func (r *Report) Finish(status string, at time.Time) {
+	r.Status = status
+	r.FinishedAt = at.UTC()
+	sort.Slice(r.Images, func(i, j int) bool {
+		a, b := r.Images[i], r.Images[j]
+		if a.Region != b.Region {
+			return a.Region < b.Region
+		}
+		return a.ImageID < b.ImageID
+	})
+}

@@ -1,0 +1,55 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"text/tabwriter"
+)
+
+// Summarize writes the short human summary: totals, one line per region, the codes that
+// blocked or failed images, elapsed time and images per second.
+func Summarize(w io.Writer, r *Report) error {
+	elapsed := r.FinishedAt.Sub(r.StartedAt)
+	rate := 0.0
+	if s := elapsed.Seconds(); s > 0 {
+		rate = float64(r.Summary.Selected) / s
+	}
+	fmt.Fprintf(w, "%s %s in %s (%.1f images/s)\n", r.Command, r.Status, elapsed.Round(1e6), rate)
+	if r.Fault != "" {
+		fmt.Fprintf(w, "FAULT: %s\n", r.Fault)
+	}
+	for _, warn := range r.Warnings {
+		fmt.Fprintf(w, "warning: %s\n", warn)
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "region\tselected\tdeleted\twould_delete\tblocked\tfailed\tskipped\tnot_attempted\t")
+	row := func(name string, s Summary) {
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t\n", name, s.Selected, s.Deleted, s.WouldDelete, s.Blocked, s.Failed, s.Skipped, s.NotAttempted)
+	}
+	for _, name := range sortedKeys(r.Regions) {
+		row(name, r.Regions[name].Summary)
+	}
+	row("total", r.Summary)
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(r.ByCode) > 0 {
+		fmt.Fprintln(w, "by code:")
+		codes := sortedKeys(r.ByCode)
+		sort.SliceStable(codes, func(i, j int) bool { return r.ByCode[codes[i]] > r.ByCode[codes[j]] })
+		for _, c := range codes {
+			fmt.Fprintf(w, "  %-32s %d\n", c, r.ByCode[c])
+		}
+	}
+	return nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
