@@ -1,0 +1,595 @@
+package ecs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	openapiutil "github.com/alibabacloud-go/darabonba-openapi/v2/utils"
+	ecsclient "github.com/alibabacloud-go/ecs-20140526/v7/client"
+	"github.com/alibabacloud-go/tea/dara"
+	"github.com/alibabacloud-go/tea/tea"
+	"github.com/aliyun/credentials-go/credentials"
+)
+
+// Defaults for Config's zero values.
+const (
+	DefaultTimeout        = 30 * time.Second
+	DefaultConnectTimeout = 5 * time.Second
+	DefaultMaxIdleConns   = 16
+)
+
+// filterTimeLayout is DescribeImages' Filter.N.Value format: minutes, UTC.
+const filterTimeLayout = "2006-01-02T15:04Z"
+
+// Config configures a Client.
+type Config struct {
+	// Credential signs every request; nil means the credentials-go default chain
+	// (environment, profile, instance role...).
+	Credential credentials.Credential
+	// Endpoint overrides the endpoint of every region: "https://host[:port]", or
+	// "http://host:port" for a loopback host only. "" lets the SDK resolve
+	// ecs.<region>.aliyuncs.com.
+	Endpoint string
+	// Timeout bounds a whole request (the SDK's ReadTimeout); 0 means DefaultTimeout.
+	Timeout time.Duration
+	// ConnectTimeout bounds connecting; 0 means DefaultConnectTimeout.
+	ConnectTimeout time.Duration
+	// MaxIdleConns is the idle connections kept per host; size it to the job's concurrency.
+	// 0 means DefaultMaxIdleConns.
+	MaxIdleConns int
+	// UserAgent is appended to the SDK's user agent.
+	UserAgent string
+}
+
+// Client is the API over the real SDK: one SDK client per region, created on first use.
+// It is safe for concurrent use.
+type Client struct {
+	cfg      Config
+	endpoint string // host[:port] of the override, "" for SDK resolution
+	protocol string // "http" or "https" for the override
+	cred     *recordingCredential
+
+	mu      sync.Mutex
+	regions map[string]*ecsclient.Client
+}
+
+var _ API = (*Client)(nil)
+
+// New checks cfg and returns a Client. No request is sent.
+func New(cfg Config) (*Client, error) {
+	c := &Client{cfg: cfg, regions: map[string]*ecsclient.Client{}}
+	if cfg.Endpoint != "" {
+		hostport, protocol, err := ParseEndpoint(cfg.Endpoint)
+		if err != nil {
+			return nil, err
+		}
+		c.endpoint, c.protocol = hostport, protocol
+	}
+	if cfg.Timeout < 0 || cfg.ConnectTimeout < 0 || cfg.MaxIdleConns < 0 {
+		return nil, errors.New("ecs: Timeout, ConnectTimeout and MaxIdleConns must not be negative")
+	}
+	if c.cfg.Timeout == 0 {
+		c.cfg.Timeout = DefaultTimeout
+	}
+	if c.cfg.ConnectTimeout == 0 {
+		c.cfg.ConnectTimeout = DefaultConnectTimeout
+	}
+	if c.cfg.MaxIdleConns == 0 {
+		c.cfg.MaxIdleConns = DefaultMaxIdleConns
+	}
+	inner := cfg.Credential
+	if inner == nil {
+		var err error
+		if inner, err = credentials.NewCredential(nil); err != nil {
+			return nil, fmt.Errorf("ecs: default credential chain: %w", err)
+		}
+	}
+	c.cred = &recordingCredential{inner: inner}
+	return c, nil
+}
+
+// ParseEndpoint checks an endpoint override and returns the SDK's bare host[:port] and
+// protocol. Only "https://host[:port]" and, for loopback hosts, "http://host[:port]" pass:
+// the override carries signed requests, so plain http must not leave the machine.
+func ParseEndpoint(endpoint string) (hostport, protocol string, err error) {
+	bad := func(why string) error { return fmt.Errorf("endpoint %q: %s", endpoint, why) }
+	u, err := url.Parse(endpoint)
+	if err != nil {
+		return "", "", bad("not a URL: want https://host[:port]")
+	}
+	switch {
+	case u.Scheme != "http" && u.Scheme != "https":
+		return "", "", bad("want https://host[:port] (or http:// for a loopback host)")
+	case u.Opaque != "" || u.Host == "":
+		return "", "", bad("no host: want https://host[:port]")
+	case u.User != nil:
+		return "", "", bad("user info is not allowed")
+	case u.Path != "" && u.Path != "/", u.RawPath != "":
+		return "", "", bad("a path is not allowed: the SDK always posts to /")
+	case u.RawQuery != "" || u.ForceQuery:
+		return "", "", bad("a query is not allowed")
+	case u.Fragment != "":
+		return "", "", bad("a fragment is not allowed")
+	}
+	host := u.Hostname()
+	if host == "" {
+		return "", "", bad("no host: want https://host[:port]")
+	}
+	if p := u.Port(); p != "" {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 1 || n > 65535 {
+			return "", "", bad("bad port")
+		}
+	} else if strings.HasSuffix(u.Host, ":") {
+		return "", "", bad("empty port")
+	}
+	if u.Scheme == "http" && !isLoopback(host) {
+		return "", "", bad("plain http is allowed only for loopback hosts")
+	}
+	return u.Host, u.Scheme, nil
+}
+
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// StaticCredential is a fixed AccessKey credential, with an STS security token when token
+// is not empty. For tests and the demo; production uses the default chain.
+func StaticCredential(id, secret, token string) credentials.Credential {
+	typ := "access_key"
+	if token != "" {
+		typ = "sts"
+	}
+	return &staticCredential{model: credentials.CredentialModel{
+		AccessKeyId:     tea.String(id),
+		AccessKeySecret: tea.String(secret),
+		SecurityToken:   tea.String(token),
+		Type:            tea.String(typ),
+		ProviderName:    tea.String("static_ak"),
+	}}
+}
+
+type staticCredential struct{ model credentials.CredentialModel }
+
+func (s *staticCredential) GetAccessKeyId() (*string, error)     { return s.model.AccessKeyId, nil }
+func (s *staticCredential) GetAccessKeySecret() (*string, error) { return s.model.AccessKeySecret, nil }
+func (s *staticCredential) GetSecurityToken() (*string, error)   { return s.model.SecurityToken, nil }
+func (s *staticCredential) GetBearerToken() *string              { return tea.String("") }
+func (s *staticCredential) GetType() *string                     { return s.model.Type }
+func (s *staticCredential) GetCredential() (*credentials.CredentialModel, error) {
+	m := s.model
+	return &m, nil
+}
+
+// recordingCredential passes the credential through and remembers every secret it handed
+// to the SDK, so that error messages can be scrubbed of them even after a rotation.
+type recordingCredential struct {
+	inner credentials.Credential
+
+	mu      sync.Mutex
+	secrets []string
+}
+
+func (r *recordingCredential) remember(vals ...*string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+next:
+	for _, v := range vals {
+		s := tea.StringValue(v)
+		if s == "" {
+			continue
+		}
+		for _, have := range r.secrets {
+			if have == s {
+				continue next
+			}
+		}
+		r.secrets = append(r.secrets, s)
+	}
+}
+
+func (r *recordingCredential) known() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.secrets...)
+}
+
+func (r *recordingCredential) GetAccessKeyId() (*string, error) { return r.inner.GetAccessKeyId() }
+func (r *recordingCredential) GetAccessKeySecret() (*string, error) {
+	s, err := r.inner.GetAccessKeySecret()
+	r.remember(s)
+	return s, err
+}
+func (r *recordingCredential) GetSecurityToken() (*string, error) {
+	s, err := r.inner.GetSecurityToken()
+	r.remember(s)
+	return s, err
+}
+func (r *recordingCredential) GetBearerToken() *string {
+	s := r.inner.GetBearerToken()
+	r.remember(s)
+	return s
+}
+func (r *recordingCredential) GetType() *string { return r.inner.GetType() }
+func (r *recordingCredential) GetCredential() (*credentials.CredentialModel, error) {
+	m, err := r.inner.GetCredential()
+	if m != nil {
+		r.remember(m.AccessKeySecret, m.SecurityToken, m.BearerToken)
+	}
+	return m, err
+}
+
+// regionClient returns the region's SDK client, creating it on first use. Each region gets
+// its own openapiutil.Config: the SDK keeps pointers into it.
+func (c *Client) regionClient(region string) (*ecsclient.Client, error) {
+	if region == "" {
+		return nil, &Error{Class: ClassFailed, Code: "MissingParameter", Message: "no region given"}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if rc, ok := c.regions[region]; ok {
+		return rc, nil
+	}
+	conf := &openapiutil.Config{
+		Credential: c.cred,
+		RegionId:   tea.String(region),
+		// The SDK's ReadTimeout is milliseconds and bounds the whole request.
+		ReadTimeout: tea.Int(ms(c.cfg.Timeout)),
+		// tea/dara v1.5.x applies ConnectTimeout as milliseconds (dialer and http.Client
+		// timeout alike), not seconds as older tea did; pass milliseconds.
+		ConnectTimeout: tea.Int(ms(c.cfg.ConnectTimeout)),
+		MaxIdleConns:   tea.Int(c.cfg.MaxIdleConns),
+	}
+	if c.cfg.UserAgent != "" {
+		conf.UserAgent = tea.String(c.cfg.UserAgent)
+	}
+	if c.endpoint != "" {
+		conf.Endpoint = tea.String(c.endpoint)
+		conf.Protocol = tea.String(c.protocol)
+		// HTTP(S)_PROXY would otherwise apply even to 127.0.0.1; NoProxy must match exactly.
+		conf.NoProxy = tea.String(c.endpoint)
+	}
+	rc, err := ecsclient.NewClient(conf)
+	if err != nil {
+		return nil, c.classify(context.Background(), err)
+	}
+	// Keep the openapi error types: the tea.SDKError conversion drops the TimeLeft hint.
+	rc.DisableSDKError = tea.Bool(true)
+	// No SDK-level retries: every call is one fresh request (fresh nonce); the runner retries.
+	rc.RetryOptions = nil
+	c.regions[region] = rc
+	return rc, nil
+}
+
+func ms(d time.Duration) int {
+	n := d.Milliseconds()
+	if n < 1 {
+		n = 1
+	}
+	return int(n)
+}
+
+// classify turns any call error into an *Error, taking the caller's context into account:
+// once ctx is done, the failure is the caller's, whatever the transport made of it.
+func (c *Client) classify(ctx context.Context, err error) *Error {
+	if err == nil {
+		return nil
+	}
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		return ctxError(ctxErr)
+	}
+	return classify(err, c.cred.known())
+}
+
+// rtOpts are per-call runtime options: empty, so the client's settings (and no retries) apply.
+func rtOpts() *dara.RuntimeOptions { return &dara.RuntimeOptions{} }
+
+// DescribeImagesPage implements API.
+func (c *Client) DescribeImagesPage(ctx context.Context, region string, f ListFilter, pageNumber, pageSize int) (ImagePage, error) {
+	rc, err := c.regionClient(region)
+	if err != nil {
+		return ImagePage{}, err
+	}
+	req := describeImagesRequest(region, f, pageNumber, pageSize)
+	resp, err := rc.DescribeImagesWithContext(ctx, req, rtOpts())
+	if err != nil {
+		return ImagePage{}, c.classify(ctx, err)
+	}
+	body := resp.Body
+	if body == nil {
+		return ImagePage{}, &Error{Class: ClassFailed, Code: CodeInvalidResponse, Message: "DescribeImages: empty answer"}
+	}
+	page := ImagePage{
+		TotalCount: int(tea.Int32Value(body.TotalCount)),
+		PageNumber: int(tea.Int32Value(body.PageNumber)),
+		PageSize:   int(tea.Int32Value(body.PageSize)),
+		RequestID:  tea.StringValue(body.RequestId),
+	}
+	if body.Images != nil {
+		for _, im := range body.Images.Image {
+			if im == nil {
+				continue
+			}
+			img, err := toImage(im)
+			if err != nil {
+				return ImagePage{}, &Error{Class: ClassFailed, Code: CodeInvalidResponse, Message: err.Error(), RequestID: page.RequestID}
+			}
+			page.Images = append(page.Images, img)
+		}
+	}
+	return page, nil
+}
+
+func describeImagesRequest(region string, f ListFilter, pageNumber, pageSize int) *ecsclient.DescribeImagesRequest {
+	req := &ecsclient.DescribeImagesRequest{
+		RegionId:   tea.String(region),
+		PageNumber: tea.Int32(int32(pageNumber)),
+		PageSize:   tea.Int32(int32(pageSize)),
+	}
+	if f.OwnerAlias != "" {
+		req.ImageOwnerAlias = tea.String(f.OwnerAlias)
+	}
+	if len(f.Statuses) > 0 {
+		req.Status = tea.String(strings.Join(f.Statuses, ","))
+	}
+	if f.Name != "" {
+		req.ImageName = tea.String(f.Name)
+	}
+	if f.ImageID != "" {
+		req.ImageId = tea.String(f.ImageID)
+	}
+	if len(f.Tags) > 0 {
+		keys := make([]string, 0, len(f.Tags))
+		for k := range f.Tags {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			req.Tag = append(req.Tag, &ecsclient.DescribeImagesRequestTag{Key: tea.String(k), Value: tea.String(f.Tags[k])})
+		}
+	}
+	// The service filters on whole minutes. Widen the window outward so that it never drops
+	// an image the exact bounds would keep; callers apply the exact bounds themselves.
+	if !f.CreatedAfter.IsZero() {
+		start := f.CreatedAfter.UTC().Truncate(time.Minute)
+		req.Filter = append(req.Filter, &ecsclient.DescribeImagesRequestFilter{
+			Key: tea.String("CreationStartTime"), Value: tea.String(start.Format(filterTimeLayout))})
+	}
+	if !f.CreatedBefore.IsZero() {
+		end := f.CreatedBefore.UTC()
+		if t := end.Truncate(time.Minute); !t.Equal(end) {
+			end = t.Add(time.Minute)
+		}
+		req.Filter = append(req.Filter, &ecsclient.DescribeImagesRequestFilter{
+			Key: tea.String("CreationEndTime"), Value: tea.String(end.Format(filterTimeLayout))})
+	}
+	return req
+}
+
+func toImage(im *ecsclient.DescribeImagesResponseBodyImagesImage) (Image, error) {
+	img := Image{
+		ID:         tea.StringValue(im.ImageId),
+		Name:       tea.StringValue(im.ImageName),
+		Family:     tea.StringValue(im.ImageFamily),
+		Status:     tea.StringValue(im.Status),
+		OwnerAlias: tea.StringValue(im.ImageOwnerAlias),
+		Usage:      tea.StringValue(im.Usage),
+		Shared:     strings.EqualFold(tea.StringValue(im.IsSelfShared), "true"),
+		Public:     tea.BoolValue(im.IsPublic),
+		SizeGiB:    int(tea.Int32Value(im.Size)),
+	}
+	// A zero CreationTime would make the image look ancient, the first to be deleted: refuse.
+	ct := tea.StringValue(im.CreationTime)
+	t, err := time.Parse(time.RFC3339, ct)
+	if err != nil {
+		if t, err = time.Parse(filterTimeLayout, ct); err != nil {
+			return Image{}, fmt.Errorf("image %s: CreationTime %q is not a time", img.ID, ct)
+		}
+	}
+	img.CreationTime = t.UTC()
+	if im.Tags != nil && len(im.Tags.Tag) > 0 {
+		img.Tags = make(map[string]string, len(im.Tags.Tag))
+		for _, tag := range im.Tags.Tag {
+			if tag != nil {
+				img.Tags[tea.StringValue(tag.TagKey)] = tea.StringValue(tag.TagValue)
+			}
+		}
+	}
+	if im.DiskDeviceMappings != nil {
+		for _, d := range im.DiskDeviceMappings.DiskDeviceMapping {
+			if d == nil || tea.StringValue(d.SnapshotId) == "" {
+				continue
+			}
+			size, _ := strconv.Atoi(strings.TrimSpace(tea.StringValue(d.Size))) // informational only
+			img.Snapshots = append(img.Snapshots, Snapshot{ID: tea.StringValue(d.SnapshotId), SizeGiB: size})
+		}
+	}
+	return img, nil
+}
+
+// ListImages lists every image of a region that f selects, at PageSize a page, each image
+// once even if the listing shifts under deletions between pages.
+func ListImages(ctx context.Context, api API, region string, f ListFilter) ([]Image, error) {
+	var out []Image
+	seen := map[string]bool{}
+	collected := 0
+	for page := 1; page <= maxPages; page++ {
+		p, err := api.DescribeImagesPage(ctx, region, f, page, PageSize)
+		if err != nil {
+			return out, err
+		}
+		collected += len(p.Images)
+		for _, im := range p.Images {
+			if !seen[im.ID] {
+				seen[im.ID] = true
+				out = append(out, im)
+			}
+		}
+		// TotalCount 0 with a full page means the service left it out: page on until short.
+		if len(p.Images) < PageSize || (p.TotalCount > 0 && collected >= p.TotalCount) {
+			return out, nil
+		}
+	}
+	return out, &Error{Class: ClassFailed, Code: CodeInvalidResponse, Message: "DescribeImages did not end its listing"}
+}
+
+// DeleteImage implements API. Force is sent as the caller says, never true otherwise.
+func (c *Client) DeleteImage(ctx context.Context, region, imageID string, force, dryRun bool) (Result, error) {
+	rc, err := c.regionClient(region)
+	if err != nil {
+		return Result{}, err
+	}
+	req := &ecsclient.DeleteImageRequest{
+		RegionId: tea.String(region),
+		ImageId:  tea.String(imageID),
+		Force:    tea.Bool(force),
+	}
+	if dryRun {
+		req.DryRun = tea.Bool(true)
+	}
+	resp, err := rc.DeleteImageWithContext(ctx, req, rtOpts())
+	if err != nil {
+		e := c.classify(ctx, err)
+		if e.Class == ClassPass {
+			if dryRun {
+				return Result{RequestID: e.RequestID}, nil
+			}
+			// A DryRunOperation answer to a real delete: we did not send what we meant to.
+			e.Class = ClassFailed
+		}
+		return Result{}, e
+	}
+	res := Result{}
+	if resp != nil && resp.Body != nil {
+		res.RequestID = tea.StringValue(resp.Body.RequestId)
+	}
+	if dryRun {
+		return Result{}, NewDryRunIgnored(res.RequestID)
+	}
+	return res, nil
+}
+
+// maxPages bounds the token and page loops below against a service that never ends a listing.
+const maxPages = 10000
+
+// InstancesUsingImage implements API.
+func (c *Client) InstancesUsingImage(ctx context.Context, region, imageID string) ([]string, error) {
+	rc, err := c.regionClient(region)
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	token := ""
+	for i := 0; i < maxPages; i++ {
+		req := &ecsclient.DescribeInstancesRequest{
+			RegionId:   tea.String(region),
+			ImageId:    tea.String(imageID),
+			MaxResults: tea.Int32(100),
+		}
+		if token != "" {
+			req.NextToken = tea.String(token)
+		}
+		resp, err := rc.DescribeInstancesWithContext(ctx, req, rtOpts())
+		if err != nil {
+			return ids, c.classify(ctx, err)
+		}
+		if resp == nil || resp.Body == nil {
+			return ids, nil
+		}
+		if resp.Body.Instances != nil {
+			for _, in := range resp.Body.Instances.Instance {
+				if in != nil && tea.StringValue(in.InstanceId) != "" {
+					ids = append(ids, tea.StringValue(in.InstanceId))
+				}
+			}
+		}
+		next := tea.StringValue(resp.Body.NextToken)
+		if next == "" {
+			return ids, nil
+		}
+		if next == token {
+			return ids, &Error{Class: ClassFailed, Code: CodeInvalidResponse, Message: "DescribeInstances repeated its NextToken",
+				RequestID: tea.StringValue(resp.Body.RequestId)}
+		}
+		token = next
+	}
+	return ids, &Error{Class: ClassFailed, Code: CodeInvalidResponse, Message: "DescribeInstances did not end its listing"}
+}
+
+// ImageSharePermission implements API.
+func (c *Client) ImageSharePermission(ctx context.Context, region, imageID string) (SharePermission, error) {
+	rc, err := c.regionClient(region)
+	if err != nil {
+		return SharePermission{}, err
+	}
+	var sp SharePermission
+	for page := 1; page <= maxPages; page++ {
+		req := &ecsclient.DescribeImageSharePermissionRequest{
+			RegionId:   tea.String(region),
+			ImageId:    tea.String(imageID),
+			PageNumber: tea.Int32(int32(page)),
+			PageSize:   tea.Int32(100),
+		}
+		resp, err := rc.DescribeImageSharePermissionWithContext(ctx, req, rtOpts())
+		if err != nil {
+			return sp, c.classify(ctx, err)
+		}
+		if resp == nil || resp.Body == nil {
+			return sp, nil
+		}
+		b := resp.Body
+		if b.ShareGroups != nil {
+			for _, g := range b.ShareGroups.ShareGroup {
+				if g != nil && strings.EqualFold(tea.StringValue(g.Group), "all") {
+					sp.Public = true
+				}
+			}
+		}
+		n := 0
+		if b.Accounts != nil {
+			for _, a := range b.Accounts.Account {
+				if a != nil && tea.StringValue(a.AliyunId) != "" {
+					sp.Accounts = append(sp.Accounts, tea.StringValue(a.AliyunId))
+				}
+				n++
+			}
+		}
+		if total := int(tea.Int32Value(b.TotalCount)); n < 100 || (total > 0 && len(sp.Accounts) >= total) {
+			return sp, nil
+		}
+	}
+	return sp, &Error{Class: ClassFailed, Code: CodeInvalidResponse, Message: "DescribeImageSharePermission did not end its listing"}
+}
+
+// DeleteSnapshot implements API. The request has no RegionId: the region only picks the
+// regional client, hence the endpoint.
+func (c *Client) DeleteSnapshot(ctx context.Context, region, snapshotID string, force bool) (Result, error) {
+	rc, err := c.regionClient(region)
+	if err != nil {
+		return Result{}, err
+	}
+	resp, err := rc.DeleteSnapshotWithContext(ctx, &ecsclient.DeleteSnapshotRequest{
+		SnapshotId: tea.String(snapshotID),
+		Force:      tea.Bool(force),
+	}, rtOpts())
+	if err != nil {
+		return Result{}, c.classify(ctx, err)
+	}
+	res := Result{}
+	if resp != nil && resp.Body != nil {
+		res.RequestID = tea.StringValue(resp.Body.RequestId)
+	}
+	return res, nil
+}
