@@ -135,7 +135,9 @@ func TestClassifyNoCredentials(t *testing.T) {
 }
 
 func TestClassifyTransport(t *testing.T) {
-	opErr := func(e error) error { return &net.OpError{Op: "read", Net: "tcp", Err: &os.SyscallError{Syscall: "read", Err: e}} }
+	opErr := func(e error) error {
+		return &net.OpError{Op: "read", Net: "tcp", Err: &os.SyscallError{Syscall: "read", Err: e}}
+	}
 	post := func(e error) error {
 		return &url.Error{Op: "Post", URL: "http://127.0.0.1:1/?ImageId=m-1&Signature=deadbeef&SecurityToken=tok123", Err: e}
 	}
