@@ -99,7 +99,13 @@ func classify(err error, secrets []string) *Error {
 		return done
 	}
 	e := classifyRaw(err)
+	// Everything here may echo what the service or transport said: scrub it all.
 	e.Message = scrub(e.Message, secrets)
+	e.Code = scrub(e.Code, secrets)
+	e.RequestID = scrub(e.RequestID, secrets)
+	if se, ok := e.Err.(*scrubbedError); ok {
+		se.msg = scrub(se.msg, secrets)
+	}
 	if e.Code == "" {
 		e.Code = CodeUnknown
 	}
