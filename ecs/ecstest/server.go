@@ -1,0 +1,577 @@
+// Package ecstest is an in-memory emulator of the Alibaba Cloud ECS image
+// API (version 2014-05-26) that the real, unmodified SDK talks to over real
+// HTTP, in the spirit of net/http/httptest.
+//
+// It verifies ACS3-HMAC-SHA256 signatures, answers DescribeImages,
+// DeleteImage, DescribeInstances, DescribeImageSharePermission and
+// DeleteSnapshot from a State, and injects seeded, reproducible faults
+// (latency, throttling, 5xx, connections dropped after a delete).
+package ecstest
+
+import (
+	"encoding/json"
+	"fmt"
+	"math/rand"
+	randv2 "math/rand/v2"
+	"net"
+	"net/http"
+	"sort"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// AccessKeyID is the access key id the emulator accepts by default.
+const AccessKeyID = "LTAI5tEmulatorKey0000001"
+
+// AccessKeySecret is the secret of AccessKeyID.
+const AccessKeySecret = "emulator-secret-do-not-use"
+
+// APIVersion is the only API version the emulator answers.
+const APIVersion = "2014-05-26"
+
+// Options configure a Server.
+type Options struct {
+	// Credentials maps access key id to secret; nil means {AccessKeyID: AccessKeySecret}.
+	Credentials map[string]string
+	// Seed seeds every random fault: same seed + same request sequence = same faults.
+	Seed int64
+	// MissingImage selects the answer to DeleteImage of a nonexistent (or not
+	// self-owned) image: "error" (default; 404 InvalidImageId.NotFound) or
+	// "ignore" (200, as the parameter table says; a DryRun answers DryRunOperation).
+	MissingImage string
+	// IgnoreDryRun is a faulty mode: DryRun=true is ignored and the image is
+	// really deleted (answers 200).
+	IgnoreDryRun bool
+	// Faults by action name ("DeleteImage", "DescribeImages", ...); key "*"
+	// applies to every action without its own entry.
+	Faults map[string]Faults
+	// RegionRPS limits requests per second per region across all actions
+	// (token bucket, burst max(1, RPS/10)); above it 400 Throttling.User with
+	// rate-limit headers. 0 = unlimited. DeleteSnapshot (no RegionId) counts
+	// against the region of the snapshot, or "" if unknown.
+	RegionRPS float64
+	// Now is the clock for signature date checks; nil = time.Now.
+	Now func() time.Time
+}
+
+// Faults are injected into the answers to one action.
+type Faults struct {
+	// Latency is added before answering (cancelled with the request context).
+	Latency time.Duration
+	// ThrottleRatio of requests are answered with one of (random) 400
+	// Throttling.User, 429 Throttling, 503 ServiceUnavailable, carrying an
+	// x-ratelimit-user-api header "Limit:N,Remain:0,TimeLeft:<ms>,Reset:<unix>".
+	ThrottleRatio float64
+	// InternalErrorRatio of requests are answered 500 InternalError.
+	InternalErrorRatio float64
+	// UnavailableRatio of requests are answered 503 ServiceUnavailable.
+	UnavailableRatio float64
+	// DropAfterDeleteRatio applies to real (non-dry) successful DeleteImage
+	// only: the delete takes effect, then the connection is closed with no answer.
+	DropAfterDeleteRatio float64
+}
+
+// Call is one entry of the call log.
+type Call struct {
+	Action, Version, Region, AccessKeyID string
+	Params                               map[string]string // decoded query (first value of each key)
+	ImageID                              string
+	DryRun, Force                        bool
+	Status                               int    // HTTP status answered; 0 if none (dropped or cancelled)
+	Code                                 string // error code answered, "" for 2xx
+	RequestID                            string
+	Dropped                              bool // connection dropped after the effect
+	Start, End                           time.Time
+}
+
+// Server is a running emulator. Its methods are safe for concurrent use.
+type Server struct {
+	opts  Options
+	creds map[string]string
+	now   func() time.Time
+
+	ln  net.Listener
+	hs  *http.Server
+	url string
+
+	mu        sync.Mutex // guards regions and snapshots
+	regions   map[string]*regionState
+	snapshots map[string]*snapState
+
+	faultMu   sync.Mutex // guards faults, rng, rps, buckets
+	faults    map[string]Faults
+	rng       *rand.Rand
+	rps       float64
+	buckets   map[string]*bucket
+	nonceMu   sync.Mutex
+	nonceCur  map[string]struct{}
+	noncePrev map[string]struct{}
+	nonceRot  time.Time
+
+	logMu sync.Mutex
+	calls []Call
+
+	inFlight atomic.Int64
+	peak     atomic.Int64
+}
+
+type regionState struct {
+	name        string
+	images      map[string]*Image
+	sorted      []*Image // CreationTime desc, then id; nil when stale
+	instances   []Instance
+	instByImage map[string]int
+}
+
+type snapState struct {
+	Snapshot
+	region string
+	refs   int // images referencing it
+}
+
+type bucket struct {
+	tokens float64
+	last   time.Time
+}
+
+// NewServer starts a server on 127.0.0.1:0 serving a deep copy of st (nil
+// means empty). It panics if it cannot listen or st is invalid, like httptest.
+func NewServer(st *State, opts Options) *Server {
+	s, err := NewServerAt("127.0.0.1:0", st, opts)
+	if err != nil {
+		panic(err)
+	}
+	return s
+}
+
+// NewServerAt is NewServer on a given loopback address ("127.0.0.1:18080").
+// Non-loopback addresses are refused.
+func NewServerAt(addr string, st *State, opts Options) (*Server, error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("ecstest: bad address %q: %w", addr, err)
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return nil, fmt.Errorf("ecstest: refusing non-loopback address %q", addr)
+	}
+	s, err := newServer(st, opts)
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("ecstest: listen: %w", err)
+	}
+	s.ln = ln
+	s.url = "http://" + ln.Addr().String()
+	s.hs = &http.Server{Handler: s, ReadHeaderTimeout: 30 * time.Second}
+	go s.hs.Serve(ln) //nolint:errcheck // returns on Close
+	return s, nil
+}
+
+// NewHandler returns a Server that is not listening, for use as an
+// http.Handler (e.g. with httptest.NewRecorder). URL is empty; Close is a no-op.
+func NewHandler(st *State, opts Options) (*Server, error) {
+	return newServer(st, opts)
+}
+
+func newServer(st *State, opts Options) (*Server, error) {
+	if err := st.Validate(); err != nil {
+		return nil, err
+	}
+	switch opts.MissingImage {
+	case "", "error", "ignore":
+	default:
+		return nil, fmt.Errorf("ecstest: MissingImage must be \"error\" or \"ignore\", not %q", opts.MissingImage)
+	}
+	s := &Server{
+		opts:      opts,
+		creds:     map[string]string{},
+		now:       opts.Now,
+		regions:   map[string]*regionState{},
+		snapshots: map[string]*snapState{},
+		faults:    map[string]Faults{},
+		rng:       rand.New(rand.NewSource(opts.Seed)),
+		rps:       opts.RegionRPS,
+		buckets:   map[string]*bucket{},
+		nonceCur:  map[string]struct{}{},
+		noncePrev: map[string]struct{}{},
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	s.nonceRot = s.now()
+	if opts.Credentials == nil {
+		s.creds[AccessKeyID] = AccessKeySecret
+	}
+	for k, v := range opts.Credentials {
+		s.creds[k] = v
+	}
+	for k, v := range opts.Faults {
+		s.faults[k] = v
+	}
+	cp := st.Clone()
+	for name, r := range cp.Regions {
+		rs := &regionState{name: name, images: map[string]*Image{}, instByImage: map[string]int{}}
+		s.regions[name] = rs
+		for _, sn := range r.Snapshots {
+			s.snapshots[sn.ID] = &snapState{Snapshot: sn, region: name}
+		}
+		for i := range r.Images {
+			im := r.Images[i]
+			if im.Status == "" {
+				im.Status = "Available"
+			}
+			if im.OwnerAlias == "" {
+				im.OwnerAlias = "self"
+			}
+			if im.OwnerID == "" && im.OwnerAlias == "self" {
+				im.OwnerID = DefaultOwnerID
+			}
+			if im.SizeGiB == 0 {
+				im.SizeGiB = 20
+			}
+			rs.images[im.ID] = &im
+		}
+		for _, in := range r.Instances {
+			if in.Status == "" {
+				in.Status = "Running"
+			}
+			rs.instances = append(rs.instances, in)
+			rs.instByImage[in.ImageID]++
+		}
+		sort.Slice(rs.instances, func(i, j int) bool { return rs.instances[i].ID < rs.instances[j].ID })
+	}
+	// Implicit snapshots and reference counts, after every region's explicit list.
+	for name, rs := range s.regions {
+		for _, im := range rs.images {
+			for i, sid := range im.Snapshots {
+				sn := s.snapshots[sid]
+				if sn == nil {
+					size := 0
+					if i == 0 {
+						size = im.SizeGiB
+					}
+					sn = &snapState{Snapshot: Snapshot{ID: sid, SizeGiB: size}, region: name}
+					s.snapshots[sid] = sn
+				}
+				sn.refs++
+			}
+		}
+	}
+	return s, nil
+}
+
+// URL returns the base URL, "http://127.0.0.1:PORT".
+func (s *Server) URL() string { return s.url }
+
+// Addr returns the listening "host:port" (the SDK's Endpoint and NoProxy value).
+func (s *Server) Addr() string {
+	if s.ln == nil {
+		return ""
+	}
+	return s.ln.Addr().String()
+}
+
+// Close stops the server and closes all connections.
+func (s *Server) Close() {
+	if s.hs != nil {
+		s.hs.Close()
+	}
+}
+
+// SetFaults changes the faults of an action ("*" for the default) at run time.
+func (s *Server) SetFaults(action string, f Faults) {
+	s.faultMu.Lock()
+	s.faults[action] = f
+	s.faultMu.Unlock()
+}
+
+// SetRegionRPS changes the per-region request rate limit (0 = unlimited).
+func (s *Server) SetRegionRPS(rps float64) {
+	s.faultMu.Lock()
+	s.rps = rps
+	s.buckets = map[string]*bucket{}
+	s.faultMu.Unlock()
+}
+
+// Calls returns a copy of the call log in arrival order.
+func (s *Server) Calls() []Call {
+	s.logMu.Lock()
+	defer s.logMu.Unlock()
+	out := make([]Call, len(s.calls))
+	copy(out, s.calls)
+	return out
+}
+
+// PeakInFlight returns the most requests that were being handled at once.
+func (s *Server) PeakInFlight() int { return int(s.peak.Load()) }
+
+// Image returns the current state of an image.
+func (s *Server) Image(region, id string) (Image, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rs := s.regions[region]
+	if rs == nil {
+		return Image{}, false
+	}
+	im := rs.images[id]
+	if im == nil {
+		return Image{}, false
+	}
+	return im.clone(), true
+}
+
+// Images returns the current images of a region, newest first (the
+// DescribeImages order); nil for an unknown region.
+func (s *Server) Images(region string) []Image {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rs := s.regions[region]
+	if rs == nil {
+		return nil
+	}
+	sorted := rs.sortedImages()
+	out := make([]Image, len(sorted))
+	for i, im := range sorted {
+		out[i] = im.clone()
+	}
+	return out
+}
+
+// SnapshotExists reports whether a snapshot exists in any region.
+func (s *Server) SnapshotExists(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.snapshots[id]
+	return ok
+}
+
+// Instances returns the current instances of a region, sorted by id.
+func (s *Server) Instances(region string) []Instance {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rs := s.regions[region]
+	if rs == nil {
+		return nil
+	}
+	return append([]Instance(nil), rs.instances...)
+}
+
+// State returns a deep copy of the current state.
+func (s *Server) State() *State {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := &State{Regions: map[string]*Region{}}
+	for name, rs := range s.regions {
+		r := &Region{Instances: append([]Instance(nil), rs.instances...)}
+		for _, im := range rs.sortedImages() {
+			r.Images = append(r.Images, im.clone())
+		}
+		st.Regions[name] = r
+	}
+	ids := make([]string, 0, len(s.snapshots))
+	for id := range s.snapshots {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		sn := s.snapshots[id]
+		if r := st.Regions[sn.region]; r != nil {
+			r.Snapshots = append(r.Snapshots, sn.Snapshot)
+		}
+	}
+	return st
+}
+
+func (rs *regionState) sortedImages() []*Image {
+	if rs.sorted == nil {
+		rs.sorted = make([]*Image, 0, len(rs.images))
+		for _, im := range rs.images {
+			rs.sorted = append(rs.sorted, im)
+		}
+		sort.Slice(rs.sorted, func(i, j int) bool {
+			a, b := rs.sorted[i], rs.sorted[j]
+			if !a.CreationTime.Equal(b.CreationTime) {
+				return a.CreationTime.After(b.CreationTime)
+			}
+			return a.ID < b.ID
+		})
+	}
+	return rs.sorted
+}
+
+// faultDraw holds the random numbers drawn for one request. All of them are
+// drawn for every request, so that a seed reproduces the same faults for the
+// same request sequence whatever the configuration.
+type faultDraw struct {
+	f                                 Faults
+	throttle, kind, internal, unavail float64
+	drop                              float64
+}
+
+func (s *Server) drawFaults(action string) faultDraw {
+	s.faultMu.Lock()
+	defer s.faultMu.Unlock()
+	f, ok := s.faults[action]
+	if !ok {
+		f = s.faults["*"]
+	}
+	return faultDraw{
+		f:        f,
+		throttle: s.rng.Float64(),
+		kind:     s.rng.Float64(),
+		internal: s.rng.Float64(),
+		unavail:  s.rng.Float64(),
+		drop:     s.rng.Float64(),
+	}
+}
+
+// allow applies the per-region token bucket. It returns 0 if the request may
+// proceed, else how long until a token is available.
+func (s *Server) allow(region string, now time.Time) (time.Duration, float64) {
+	s.faultMu.Lock()
+	defer s.faultMu.Unlock()
+	rps := s.rps
+	if rps <= 0 {
+		return 0, 0
+	}
+	burst := rps / 10
+	if burst < 1 {
+		burst = 1
+	}
+	b := s.buckets[region]
+	if b == nil {
+		b = &bucket{tokens: burst, last: now}
+		s.buckets[region] = b
+	}
+	if el := now.Sub(b.last).Seconds(); el > 0 {
+		b.tokens += el * rps
+		if b.tokens > burst {
+			b.tokens = burst
+		}
+		b.last = now
+	}
+	if b.tokens >= 1 {
+		b.tokens--
+		return 0, rps
+	}
+	wait := time.Duration((1 - b.tokens) / rps * float64(time.Second))
+	if wait <= 0 {
+		wait = time.Millisecond
+	}
+	return wait, rps
+}
+
+// useNonce records a nonce; false if it was seen in the last 15-30 minutes.
+// Memory is bounded: generations rotate every 15 minutes or at 1<<20 entries.
+func (s *Server) useNonce(nonce string, now time.Time) bool {
+	s.nonceMu.Lock()
+	defer s.nonceMu.Unlock()
+	if now.Sub(s.nonceRot) > 15*time.Minute || len(s.nonceCur) >= 1<<20 {
+		s.noncePrev, s.nonceCur = s.nonceCur, make(map[string]struct{}, len(s.nonceCur)/2)
+		s.nonceRot = now
+	}
+	if _, ok := s.nonceCur[nonce]; ok {
+		return false
+	}
+	if _, ok := s.noncePrev[nonce]; ok {
+		return false
+	}
+	s.nonceCur[nonce] = struct{}{}
+	return true
+}
+
+func (s *Server) logCall(c Call) {
+	s.logMu.Lock()
+	s.calls = append(s.calls, c)
+	s.logMu.Unlock()
+}
+
+func (s *Server) enter() {
+	n := s.inFlight.Add(1)
+	for {
+		p := s.peak.Load()
+		if n <= p || s.peak.CompareAndSwap(p, n) {
+			return
+		}
+	}
+}
+
+func newRequestID() string {
+	const hexd = "0123456789ABCDEF"
+	a, b := randv2.Uint64(), randv2.Uint64()
+	var buf [36]byte
+	j := 0
+	for i := 0; i < 32; i++ {
+		if i == 8 || i == 12 || i == 16 || i == 20 {
+			buf[j] = '-'
+			j++
+		}
+		var nib uint64
+		if i < 16 {
+			nib = a >> (60 - 4*uint(i)) & 0xF
+		} else {
+			nib = b >> (60 - 4*uint(i-16)) & 0xF
+		}
+		buf[j] = hexd[nib]
+		j++
+	}
+	return string(buf[:])
+}
+
+// apiError is an error answer.
+type apiError struct {
+	Status  int
+	Code    string
+	Message string
+	Header  map[string]string
+}
+
+func errf(status int, code, format string, args ...any) *apiError {
+	return &apiError{Status: status, Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+type errorBody struct {
+	RequestId string
+	HostId    string
+	Code      string
+	Message   string
+	Recommend string
+}
+
+func hostID(region string) string {
+	if region == "" {
+		return "ecs.aliyuncs.com"
+	}
+	return "ecs." + region + ".aliyuncs.com"
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	data, err := json.Marshal(v)
+	if err != nil { // cannot happen with our types
+		status = http.StatusInternalServerError
+		data = []byte(`{"Code":"InternalError","Message":"marshal failed"}`)
+	}
+	h := w.Header()
+	h["Content-Type"] = []string{"application/json;charset=utf-8"}
+	h["Content-Length"] = []string{strconv.Itoa(len(data))}
+	w.WriteHeader(status)
+	_, _ = w.Write(data)
+}
+
+func writeError(w http.ResponseWriter, reqID, region string, e *apiError) {
+	for k, v := range e.Header {
+		w.Header().Set(k, v)
+	}
+	w.Header().Set("x-acs-request-id", reqID)
+	writeJSON(w, e.Status, errorBody{
+		RequestId: reqID,
+		HostId:    hostID(region),
+		Code:      e.Code,
+		Message:   e.Message,
+		Recommend: "https://api.aliyun.com/troubleshoot?q=" + e.Code + "&product=Ecs&requestId=" + reqID,
+	})
+}
