@@ -292,26 +292,35 @@ func TestRegionClientConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := c.regionClient("cn-hangzhou")
+	a, relA, err := c.acquire("cn-hangzhou")
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, _ := c.regionClient("cn-beijing")
-	if a2, _ := c.regionClient("cn-hangzhou"); a2 != a {
-		t.Error("region client not cached")
+	b, relB, _ := c.acquire("cn-beijing")
+	a2, relA2, _ := c.acquire("cn-hangzhou")
+	if a2 == a {
+		t.Error("a client in use was handed out twice")
 	}
-	if a == b || a.RegionId == b.RegionId {
+	relA()
+	relA2()
+	relB()
+	if a3, rel, _ := c.acquire("cn-hangzhou"); a3 != a && a3 != a2 {
+		t.Error("released client not reused")
+	} else {
+		rel()
+	}
+	if a == b || a.RegionId == b.RegionId || tea.StringValue(b.RegionId) != "cn-beijing" {
 		t.Error("regions share a client or options")
 	}
 	if tea.StringValue(a.Endpoint) != "127.0.0.1:18080" || tea.StringValue(a.Protocol) != "http" ||
 		tea.StringValue(a.NoProxy) != "127.0.0.1:18080" || tea.IntValue(a.ReadTimeout) != 7000 ||
 		tea.IntValue(a.ConnectTimeout) != 2000 || tea.IntValue(a.MaxIdleConns) != 8 ||
-		!tea.BoolValue(a.DisableSDKError) || a.RetryOptions != nil || tea.StringValue(a.RegionId) != "cn-hangzhou" {
+		!tea.BoolValue(a.Client.DisableSDKError) || a.RetryOptions != nil || tea.StringValue(a.RegionId) != "cn-hangzhou" {
 		t.Errorf("config: %+v", a)
 	}
 	// Without an override the SDK resolves the regional endpoint.
 	c2, _ := New(Config{Credential: StaticCredential("id", "sec", "")})
-	d, err := c2.regionClient("eu-central-1")
+	d, _, err := c2.acquire("eu-central-1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -321,7 +330,7 @@ func TestRegionClientConfig(t *testing.T) {
 	if tea.IntValue(d.ReadTimeout) != 30000 || tea.IntValue(d.ConnectTimeout) != 5000 {
 		t.Errorf("defaults: %d %d", tea.IntValue(d.ReadTimeout), tea.IntValue(d.ConnectTimeout))
 	}
-	if _, err := c2.regionClient(""); err == nil {
+	if _, _, err := c2.acquire(""); err == nil {
 		t.Error("empty region accepted")
 	}
 }

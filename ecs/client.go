@@ -2,9 +2,11 @@ package ecs
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"net/url"
 	"sort"
 	"strconv"
@@ -49,23 +51,25 @@ type Config struct {
 	UserAgent string
 }
 
-// Client is the API over the real SDK: one SDK client per region, created on first use.
+// Client is the API over the real SDK: SDK clients per region, created on first use and
+// reused (see sdkPool).
 // It is safe for concurrent use.
 type Client struct {
 	cfg      Config
 	endpoint string // host[:port] of the override, "" for SDK resolution
 	protocol string // "http" or "https" for the override
 	cred     *recordingCredential
+	http     *httpCaller
 
 	mu      sync.Mutex
-	regions map[string]*ecsclient.Client
+	regions map[string]*sdkPool
 }
 
 var _ API = (*Client)(nil)
 
 // New checks cfg and returns a Client. No request is sent.
 func New(cfg Config) (*Client, error) {
-	c := &Client{cfg: cfg, regions: map[string]*ecsclient.Client{}}
+	c := &Client{cfg: cfg, regions: map[string]*sdkPool{}}
 	if cfg.Endpoint != "" {
 		hostport, protocol, err := ParseEndpoint(cfg.Endpoint)
 		if err != nil {
@@ -93,7 +97,37 @@ func New(cfg Config) (*Client, error) {
 		}
 	}
 	c.cred = &recordingCredential{inner: inner}
+	c.http = newHTTPCaller(c.cfg, c.endpoint != "")
 	return c, nil
+}
+
+// httpCaller is the SDK's HTTP client, ours instead of dara's: dara's shared cached client
+// rewrites http.Client.Timeout on every request while other requests read it (a data race
+// under concurrency), and builds a new http.Transport per request. One http.Client with one
+// transport serves every region; it is safe for concurrent use.
+type httpCaller struct{ c *http.Client }
+
+// Call implements dara.HttpClient; dara's per-request transport is not used.
+func (h *httpCaller) Call(req *http.Request, _ *http.Transport) (*http.Response, error) {
+	return h.c.Do(req)
+}
+
+func newHTTPCaller(cfg Config, override bool) *httpCaller {
+	dialer := &net.Dialer{Timeout: cfg.ConnectTimeout, KeepAlive: 30 * time.Second}
+	tr := &http.Transport{
+		DialContext:         dialer.DialContext,
+		TLSHandshakeTimeout: cfg.ConnectTimeout,
+		TLSClientConfig:     &tls.Config{MinVersion: tls.VersionTLS12},
+		MaxIdleConns:        cfg.MaxIdleConns,
+		MaxIdleConnsPerHost: cfg.MaxIdleConns,
+		IdleConnTimeout:     90 * time.Second,
+	}
+	if !override {
+		// The SDK honours HTTP(S)_PROXY for the service's endpoints; so do we. An override
+		// endpoint is reached directly (the SDK's NoProxy = exactly host:port).
+		tr.Proxy = http.ProxyFromEnvironment
+	}
+	return &httpCaller{c: &http.Client{Transport: tr, Timeout: cfg.Timeout}}
 }
 
 // ParseEndpoint checks an endpoint override and returns the SDK's bare host[:port] and
@@ -231,26 +265,65 @@ func (r *recordingCredential) GetCredential() (*credentials.CredentialModel, err
 	return m, err
 }
 
-// regionClient returns the region's SDK client, creating it on first use. Each region gets
-// its own openapiutil.Config: the SDK keeps pointers into it.
-func (c *Client) regionClient(region string) (*ecsclient.Client, error) {
+// sdkPool holds a region's idle SDK clients. The SDK's openapi Client is not safe for
+// concurrent calls (every call writes client.Headers in GetRpcHeaders), so a call takes a
+// client for itself and gives it back. The clients of a pool share dara's cached http.Client
+// (keyed by endpoint and options), hence the connections.
+type sdkPool struct {
+	mu   sync.Mutex
+	free []*ecsclient.Client
+}
+
+// acquire returns an SDK client of the region for one call (or one paging loop) and the
+// function that gives it back.
+func (c *Client) acquire(region string) (*ecsclient.Client, func(), error) {
 	if region == "" {
-		return nil, &Error{Class: ClassFailed, Code: "MissingParameter", Message: "no region given"}
+		return nil, nil, &Error{Class: ClassFailed, Code: "MissingParameter", Message: "no region given"}
 	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if rc, ok := c.regions[region]; ok {
-		return rc, nil
+	p := c.regions[region]
+	if p == nil {
+		p = &sdkPool{}
+		c.regions[region] = p
 	}
+	c.mu.Unlock()
+
+	p.mu.Lock()
+	var rc *ecsclient.Client
+	if n := len(p.free); n > 0 {
+		rc, p.free = p.free[n-1], p.free[:n-1]
+	}
+	p.mu.Unlock()
+	if rc == nil {
+		var err error
+		if rc, err = c.newSDKClient(region); err != nil {
+			return nil, nil, err
+		}
+	}
+	release := func() {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if len(p.free) < c.cfg.MaxIdleConns { // more were needed only at a peak
+			p.free = append(p.free, rc)
+		}
+	}
+	return rc, release, nil
+}
+
+// newSDKClient makes an SDK client for a region, from an openapiutil.Config of its own: the
+// SDK keeps pointers into it, so nothing mutable is shared between clients or regions.
+func (c *Client) newSDKClient(region string) (*ecsclient.Client, error) {
 	conf := &openapiutil.Config{
 		Credential: c.cred,
 		RegionId:   tea.String(region),
-		// The SDK's ReadTimeout is milliseconds and bounds the whole request.
-		ReadTimeout: tea.Int(ms(c.cfg.Timeout)),
-		// tea/dara v1.5.x applies ConnectTimeout as milliseconds (dialer and http.Client
-		// timeout alike), not seconds as older tea did; pass milliseconds.
+		// Our httpCaller enforces both timeouts; they are set here too so that the SDK's own
+		// view agrees. ReadTimeout is milliseconds. The pinned tea/dara v1.5.3 applies
+		// ConnectTimeout as milliseconds too (dialer and http.Client timeout alike), not
+		// seconds as older tea did: pass milliseconds.
+		ReadTimeout:    tea.Int(ms(c.cfg.Timeout)),
 		ConnectTimeout: tea.Int(ms(c.cfg.ConnectTimeout)),
 		MaxIdleConns:   tea.Int(c.cfg.MaxIdleConns),
+		HttpClient:     c.http,
 	}
 	if c.cfg.UserAgent != "" {
 		conf.UserAgent = tea.String(c.cfg.UserAgent)
@@ -265,11 +338,12 @@ func (c *Client) regionClient(region string) (*ecsclient.Client, error) {
 	if err != nil {
 		return nil, c.classify(context.Background(), err)
 	}
-	// Keep the openapi error types: the tea.SDKError conversion drops the TimeLeft hint.
+	// Keep the openapi error types: the tea.SDKError conversion drops the TimeLeft hint. The
+	// ecs Client shadows the field; the embedded openapi Client's is the one that counts.
+	rc.Client.DisableSDKError = tea.Bool(true)
 	rc.DisableSDKError = tea.Bool(true)
 	// No SDK-level retries: every call is one fresh request (fresh nonce); the runner retries.
 	rc.RetryOptions = nil
-	c.regions[region] = rc
 	return rc, nil
 }
 
@@ -298,10 +372,11 @@ func rtOpts() *dara.RuntimeOptions { return &dara.RuntimeOptions{} }
 
 // DescribeImagesPage implements API.
 func (c *Client) DescribeImagesPage(ctx context.Context, region string, f ListFilter, pageNumber, pageSize int) (ImagePage, error) {
-	rc, err := c.regionClient(region)
+	rc, release, err := c.acquire(region)
 	if err != nil {
 		return ImagePage{}, err
 	}
+	defer release()
 	req := describeImagesRequest(region, f, pageNumber, pageSize)
 	resp, err := rc.DescribeImagesWithContext(ctx, req, rtOpts())
 	if err != nil {
@@ -447,10 +522,11 @@ func ListImages(ctx context.Context, api API, region string, f ListFilter) ([]Im
 
 // DeleteImage implements API. Force is sent as the caller says, never true otherwise.
 func (c *Client) DeleteImage(ctx context.Context, region, imageID string, force, dryRun bool) (Result, error) {
-	rc, err := c.regionClient(region)
+	rc, release, err := c.acquire(region)
 	if err != nil {
 		return Result{}, err
 	}
+	defer release()
 	req := &ecsclient.DeleteImageRequest{
 		RegionId: tea.String(region),
 		ImageId:  tea.String(imageID),
@@ -486,10 +562,11 @@ const maxPages = 10000
 
 // InstancesUsingImage implements API.
 func (c *Client) InstancesUsingImage(ctx context.Context, region, imageID string) ([]string, error) {
-	rc, err := c.regionClient(region)
+	rc, release, err := c.acquire(region)
 	if err != nil {
 		return nil, err
 	}
+	defer release()
 	var ids []string
 	token := ""
 	for i := 0; i < maxPages; i++ {
@@ -530,10 +607,11 @@ func (c *Client) InstancesUsingImage(ctx context.Context, region, imageID string
 
 // ImageSharePermission implements API.
 func (c *Client) ImageSharePermission(ctx context.Context, region, imageID string) (SharePermission, error) {
-	rc, err := c.regionClient(region)
+	rc, release, err := c.acquire(region)
 	if err != nil {
 		return SharePermission{}, err
 	}
+	defer release()
 	var sp SharePermission
 	for page := 1; page <= maxPages; page++ {
 		req := &ecsclient.DescribeImageSharePermissionRequest{
@@ -576,10 +654,11 @@ func (c *Client) ImageSharePermission(ctx context.Context, region, imageID strin
 // DeleteSnapshot implements API. The request has no RegionId: the region only picks the
 // regional client, hence the endpoint.
 func (c *Client) DeleteSnapshot(ctx context.Context, region, snapshotID string, force bool) (Result, error) {
-	rc, err := c.regionClient(region)
+	rc, release, err := c.acquire(region)
 	if err != nil {
 		return Result{}, err
 	}
+	defer release()
 	resp, err := rc.DeleteSnapshotWithContext(ctx, &ecsclient.DeleteSnapshotRequest{
 		SnapshotId: tea.String(snapshotID),
 		Force:      tea.Bool(force),
