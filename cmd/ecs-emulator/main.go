@@ -1,0 +1,75 @@
+// Command ecs-emulator serves an in-memory ECS image API (package ecstest) on
+// a loopback address, for demos and manual runs of the cleanup job:
+//
+//	go run ./cmd/ecs-emulator --state examples/emulator-state.yaml [--addr 127.0.0.1:0] [--seed N] [--latency 0s]
+//
+// It prints the URL and the credentials to use, then runs until SIGINT or SIGTERM.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/ecs-image-cleanup/ecs-image-cleanup/ecs/ecstest"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "ecs-emulator:", err)
+		stop()
+		os.Exit(2)
+	}
+}
+
+// run serves until ctx is done.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("ecs-emulator", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	statePath := fs.String("state", "", "YAML state file (empty: an empty account)")
+	addr := fs.String("addr", "127.0.0.1:0", "loopback address to listen on")
+	seed := fs.Int64("seed", 0, "seed of the random faults")
+	latency := fs.Duration("latency", 0, "latency added to every answer")
+	throttle := fs.Float64("throttle-ratio", 0, "ratio of answers throttled (every action)")
+	rps := fs.Float64("region-rps", 0, "per-region request rate limit (0 = unlimited)")
+	missing := fs.String("missing-image", "error", `DeleteImage of a missing image: "error" (404) or "ignore" (200)`)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	var st *ecstest.State
+	if *statePath != "" {
+		var err error
+		if st, err = ecstest.LoadState(*statePath); err != nil {
+			return err
+		}
+	}
+	opts := ecstest.Options{Seed: *seed, RegionRPS: *rps, MissingImage: *missing}
+	if *latency > 0 || *throttle > 0 {
+		opts.Faults = map[string]ecstest.Faults{"*": {Latency: *latency, ThrottleRatio: *throttle}}
+	}
+	srv, err := ecstest.NewServerAt(*addr, st, opts)
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	fmt.Fprintf(stdout, "ECS emulator listening on %s\n", srv.URL())
+	fmt.Fprintf(stdout, "ALIBABA_CLOUD_ACCESS_KEY_ID=%s\n", ecstest.AccessKeyID)
+	fmt.Fprintf(stdout, "ALIBABA_CLOUD_ACCESS_KEY_SECRET=%s\n", ecstest.AccessKeySecret)
+	fmt.Fprintf(stdout, "endpoint (SDK Endpoint, Protocol http, NoProxy): %s\n", srv.Addr())
+
+	<-ctx.Done()
+	calls := srv.Calls()
+	fmt.Fprintf(stdout, "ECS emulator stopping after %d calls at %s\n", len(calls), time.Now().UTC().Format(time.RFC3339))
+	return nil
+}
