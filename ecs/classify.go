@@ -128,13 +128,19 @@ func classifyRaw(err error) *Error {
 		}
 		return transportError(err, ue.Err, ue.Timeout())
 	}
+	// net/http's own timeouts (Client.Timeout while reading the body) also answer
+	// errors.Is(DeadlineExceeded); they are net.Errors other than the context's value.
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() && !errors.Is(ne, context.Canceled) &&
+		ne != error(context.DeadlineExceeded) {
+		return transportError(err, err, true)
+	}
 	if errors.Is(err, context.Canceled) {
 		return ctxError(context.Canceled)
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		return ctxError(context.DeadlineExceeded)
 	}
-	var ne net.Error
 	if errors.As(err, &ne) {
 		return transportError(err, err, ne.Timeout())
 	}

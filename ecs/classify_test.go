@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"strings"
@@ -359,5 +361,37 @@ func TestDescribeImagesRequest(t *testing.T) {
 	}
 	if r := describeImagesRequest("r", ListFilter{}, 1, 10); r.Status != nil || r.Tag != nil || r.Filter != nil || r.ImageOwnerAlias != nil {
 		t.Errorf("zero filter sent fields: %+v", r)
+	}
+}
+
+// A body that stalls past http.Client.Timeout fails outside any *url.Error, with an error
+// that also answers errors.Is(context.DeadlineExceeded): it is still a transport timeout.
+func TestClassifyBodyReadTimeout(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "100")
+		w.WriteHeader(200)
+		w.(http.Flusher).Flush()
+		select {
+		case <-r.Context().Done():
+		case <-time.After(2 * time.Second):
+		}
+	}))
+	defer srv.Close()
+	hc := &http.Client{Timeout: 100 * time.Millisecond}
+	resp, err := hc.Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	_, err = io.ReadAll(resp.Body)
+	if err == nil {
+		t.Fatal("no error")
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		t.Logf("note: body error is a *url.Error here")
+	}
+	if e := Classify(err); e.Class != ClassRetryable || e.Code != CodeTimeout {
+		t.Fatalf("%T %v: %+v", err, err, e)
 	}
 }
