@@ -719,3 +719,49 @@ func TestServerOwnsCopy(t *testing.T) {
 		t.Fatal(empty.URL())
 	}
 }
+
+// TestExampleState checks the outcomes documented at the top of
+// examples/emulator-state.yaml.
+func TestExampleState(t *testing.T) {
+	t.Parallel()
+	st, err := LoadState(filepath.Join("..", "..", "examples", "emulator-state.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := NewServer(st, Options{})
+	defer s.Close()
+	c := newClient(t, s)
+	want := map[string]string{
+		"cn-hangzhou/m-hzci0001": "DryRunOperation", "cn-hangzhou/m-hzci0002": "DryRunOperation",
+		"cn-hangzhou/m-hzci0003": "DryRunOperation", "cn-hangzhou/m-hzci0004": "DryRunOperation",
+		"cn-shanghai/m-shci0001": "DryRunOperation", "cn-shanghai/m-shci0002": "DryRunOperation",
+		"cn-shanghai/m-shci0003":       "DryRunOperation",
+		"cn-hangzhou/m-hzciused01":     "ImageUsingByInstance",
+		"cn-hangzhou/m-hzcishare01":    "ImageUseShared",
+		"cn-hangzhou/m-hzcicopy01":     "OperationDenied.ImageCopying",
+		"cn-shanghai/m-shciexport01":   "ImageIsExporting",
+		"cn-hangzhou/m-hzcicreating01": "ImageIsCreating",
+		"cn-hangzhou/m-hzsys01":        "InvalidImageId.NotFound",
+	}
+	for key, code := range want {
+		region, id, _ := strings.Cut(key, "/")
+		if got, _ := errCode(deleteImage(c, region, id, true, false)); got != code {
+			t.Errorf("%s: %s, want %s", key, got, code)
+		}
+	}
+	cutoff := time.Date(2026, 10, 29, 0, 0, 0, 0, time.UTC)
+	old := 0
+	for _, region := range []string{"cn-hangzhou", "cn-shanghai"} {
+		for _, im := range s.Images(region) {
+			if !regexp.MustCompile(`^m-[a-z0-9]+$`).MatchString(im.ID) {
+				t.Errorf("bad id %s", im.ID)
+			}
+			if strings.HasPrefix(im.Name, "ci-") && im.CreationTime.Before(cutoff) {
+				old++
+			}
+		}
+	}
+	if total := len(s.Images("cn-hangzhou")) + len(s.Images("cn-shanghai")); total < 18 || old < 10 {
+		t.Fatalf("%d images, %d old ci images", total, old)
+	}
+}

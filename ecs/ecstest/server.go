@@ -79,8 +79,8 @@ type Call struct {
 	Params                               map[string]string // decoded query (first value of each key)
 	ImageID                              string
 	DryRun, Force                        bool
-	Status                               int    // HTTP status answered; 0 if none (dropped or cancelled)
-	Code                                 string // error code answered, "" for 2xx
+	Status                               int    // HTTP status answered; 0 if none (dropped, or cancelled during Latency)
+	Code                                 string // error code answered, "" for 2xx; "RequestCanceled" if cancelled during Latency
 	RequestID                            string
 	Dropped                              bool // connection dropped after the effect
 	Start, End                           time.Time
