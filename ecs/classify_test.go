@@ -395,3 +395,85 @@ func TestClassifyBodyReadTimeout(t *testing.T) {
 		t.Fatalf("%T %v: %+v", err, err, e)
 	}
 }
+
+func TestClientScrubsItsSecrets(t *testing.T) {
+	const secret, token = "Client-Secret-9f8e7d6c", "STS-Token-abcdef123456"
+	c, err := New(Config{Credential: StaticCredential("LTAIid", secret, token)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The SDK fetches the credential for every request; that is when the Client learns it.
+	if _, err := c.cred.GetCredential(); err != nil {
+		t.Fatal(err)
+	}
+	raw := clientErr(400, "SignatureDoesNotMatch", "server saw secret "+secret+" and token "+token, "R")
+	e := c.classify(context.Background(), raw)
+	if strings.Contains(e.Error(), secret) || strings.Contains(e.Error(), token) || e.Code != "SignatureDoesNotMatch" {
+		t.Fatalf("%q", e.Error())
+	}
+	tr := c.classify(context.Background(), &url.Error{Op: "Post", URL: "http://x/", Err: errors.New("reset " + secret)})
+	if strings.Contains(tr.Error(), secret) || strings.Contains(tr.Err.Error(), secret) || tr.Class != ClassRetryable {
+		t.Fatalf("%+v", tr)
+	}
+	if m, _ := StaticCredential("a", "b", "").GetCredential(); tea.StringValue(m.Type) != "access_key" {
+		t.Fatalf("type %v", tea.StringValue(m.Type))
+	}
+	if m, _ := StaticCredential("a", "b", "c").GetCredential(); tea.StringValue(m.Type) != "sts" || tea.StringValue(m.SecurityToken) != "c" {
+		t.Fatalf("sts %+v", m)
+	}
+}
+
+// pagesAPI serves DescribeImagesPage from fixed pages; only ListImages' loop is under test.
+type pagesAPI struct {
+	API
+	pages [][]Image
+	total int
+	err   error
+	asked []int
+}
+
+func (p *pagesAPI) DescribeImagesPage(_ context.Context, _ string, _ ListFilter, n, size int) (ImagePage, error) {
+	p.asked = append(p.asked, n)
+	if p.err != nil && n == len(p.pages)+1 {
+		return ImagePage{}, p.err
+	}
+	if n > len(p.pages) {
+		return ImagePage{TotalCount: p.total, PageNumber: n, PageSize: size}, nil
+	}
+	return ImagePage{Images: p.pages[n-1], TotalCount: p.total, PageNumber: n, PageSize: size}, nil
+}
+
+func fullPage(prefix string, n int) []Image {
+	var out []Image
+	for i := 0; i < n; i++ {
+		out = append(out, Image{ID: fmt.Sprintf("%s-%03d", prefix, i)})
+	}
+	return out
+}
+
+func TestListImagesLoop(t *testing.T) {
+	// A listing that shifts under deletions repeats an image: it comes back once.
+	shifted := append(fullPage("a", 99), Image{ID: "b-000"})
+	p := &pagesAPI{pages: [][]Image{fullPage("b", 100), shifted, fullPage("c", 10)}, total: 210}
+	got, err := ListImages(context.Background(), p, "r", ListFilter{})
+	if err != nil || len(got) != 209 || len(p.asked) != 3 {
+		t.Fatalf("%d images, asked %v, %v", len(got), p.asked, err)
+	}
+	// TotalCount left out (0): page on until a short page.
+	p = &pagesAPI{pages: [][]Image{fullPage("a", 100), fullPage("b", 100)}}
+	got, err = ListImages(context.Background(), p, "r", ListFilter{})
+	if err != nil || len(got) != 200 || len(p.asked) != 3 {
+		t.Fatalf("%d images, asked %v, %v", len(got), p.asked, err)
+	}
+	// Exactly TotalCount on full pages: no extra empty page.
+	p = &pagesAPI{pages: [][]Image{fullPage("a", 100), fullPage("b", 100)}, total: 200}
+	if got, _ := ListImages(context.Background(), p, "r", ListFilter{}); len(got) != 200 || len(p.asked) != 2 {
+		t.Fatalf("asked %v", p.asked)
+	}
+	// An error ends the listing and is returned as is.
+	boom := &Error{Class: ClassRetryable, Code: "Throttling"}
+	p = &pagesAPI{pages: [][]Image{fullPage("a", 100)}, total: 500, err: boom}
+	if _, err := ListImages(context.Background(), p, "r", ListFilter{}); err != boom {
+		t.Fatalf("%v", err)
+	}
+}

@@ -254,7 +254,7 @@ func TestDescribeImagesMapping(t *testing.T) {
 	old.CreationTime = t0.Add(-48 * time.Hour)
 	st := oneRegion(&ecstest.Region{Images: []ecstest.Image{full, old},
 		Snapshots: []ecstest.Snapshot{{ID: "s-sys", SizeGiB: 40}, {ID: "s-data", SizeGiB: 100}}})
-	_, c := start(t, st, opts())
+	srv, c := start(t, st, opts())
 	ctx := context.Background()
 	page, err := c.DescribeImagesPage(ctx, region, ecs.ListFilter{ImageID: "m-full"}, 1, 10)
 	if err != nil {
@@ -289,6 +289,25 @@ func TestDescribeImagesMapping(t *testing.T) {
 		}
 		if len(got) != 1 || got[0].ID != want {
 			t.Errorf("%s: %d images %v", name, len(got), got)
+		}
+	}
+	// What went on the wire.
+	want := map[string]bool{"Tag.1.Key=team": false, "Tag.1.Value=a": false, "ImageName=web": false,
+		"Filter.1.Key=CreationStartTime": false, "Filter.1.Value=2026-03-01T11:00Z": false,
+		"Filter.1.Key=CreationEndTime": false, "Filter.1.Value=2026-02-28T12:00Z": false}
+	for _, call := range srv.Calls() {
+		for k, v := range call.Params {
+			if _, ok := want[k+"="+v]; ok {
+				want[k+"="+v] = true
+			}
+		}
+		if _, ok := call.Params["Status"]; ok {
+			t.Errorf("Status sent unasked: %v", call.Params)
+		}
+	}
+	for kv, seen := range want {
+		if !seen {
+			t.Errorf("never sent %s", kv)
 		}
 	}
 }
