@@ -27,6 +27,9 @@ const (
 	CodeInvalidResponse   = "InvalidResponse"   // the answer could not be read as the service's JSON
 	CodeDryRunNotHonoured = "DryRunNotHonoured" // a 2xx answer to a DryRun request
 	CodeUnknown           = "Unknown"           // an error with no code at all
+	// CodeInvalidCredentials is the SDK's own code when no credential is set; we use it too
+	// when the credential provider fails.
+	CodeInvalidCredentials = "InvalidCredentials"
 )
 
 // blockedCodes are business refusals: the image (or snapshot) cannot be deleted as it is now.
@@ -118,6 +121,10 @@ func classify(err error, secrets []string) *Error {
 func classifyRaw(err error) *Error {
 	if e, ok := fromResponseError(err); ok {
 		return e
+	}
+	var ce *credentialError
+	if errors.As(err, &ce) {
+		return &Error{Class: ClassFailed, Code: CodeInvalidCredentials, Message: err.Error()}
 	}
 	var ue *url.Error
 	if errors.As(err, &ue) {

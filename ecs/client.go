@@ -262,8 +262,19 @@ func (r *recordingCredential) GetCredential() (*credentials.CredentialModel, err
 	if m != nil {
 		r.remember(m.AccessKeySecret, m.SecurityToken, m.BearerToken)
 	}
-	return m, err
+	if err != nil {
+		// Marked, so that Classify names it instead of calling it Unknown.
+		return m, &credentialError{err: err}
+	}
+	return m, nil
 }
+
+// credentialError is a failure to obtain the credential (the default chain found none, or
+// its provider failed): nothing was sent.
+type credentialError struct{ err error }
+
+func (e *credentialError) Error() string { return "obtaining the credential: " + e.err.Error() }
+func (e *credentialError) Unwrap() error { return e.err }
 
 // sdkPool holds a region's idle SDK clients. The SDK's openapi Client is not safe for
 // concurrent calls (every call writes client.Headers in GetRpcHeaders), so a call takes a

@@ -624,3 +624,32 @@ func TestConcurrentRegions(t *testing.T) {
 		}
 	}
 }
+
+func TestNoCredentialIsFailed(t *testing.T) {
+	// The default chain with nothing to find: isolate it from this machine's environment.
+	t.Setenv("ALIBABA_CLOUD_ACCESS_KEY_ID", "")
+	t.Setenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "")
+	t.Setenv("ALIBABA_CLOUD_SECURITY_TOKEN", "")
+	t.Setenv("ALIBABA_CLOUD_CREDENTIALS_FILE", t.TempDir()+"/none")
+	t.Setenv("ALIBABA_CLOUD_PROFILE", "")
+	// Never let IMDS (a non-loopback address) be tried from a test.
+	t.Setenv("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "true")
+	t.Setenv("ALIBABA_CLOUD_CLI_PROFILE_DISABLED", "true")
+	t.Setenv("ALIBABA_CLOUD_ROLE_ARN", "")
+	t.Setenv("ALIBABA_CLOUD_OIDC_PROVIDER_ARN", "")
+	t.Setenv("ALIBABA_CLOUD_CREDENTIALS_URI", "")
+	t.Setenv("HOME", t.TempDir())
+	srv := ecstest.NewServer(nil, opts())
+	defer srv.Close()
+	c, err := ecs.New(ecs.Config{Endpoint: srv.URL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err = c.DeleteImage(ctx, region, "m-1", false, true)
+	asErr(t, err, ecs.ClassFailed, ecs.CodeInvalidCredentials)
+	if n := len(srv.Calls()); n != 0 {
+		t.Errorf("%d calls reached the server without a credential", n)
+	}
+}
