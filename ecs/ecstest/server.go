@@ -52,7 +52,8 @@ type Options struct {
 	// rate-limit headers. 0 = unlimited. DeleteSnapshot (no RegionId) counts
 	// against the region of the snapshot, or "" if unknown.
 	RegionRPS float64
-	// Now is the clock for signature date checks; nil = time.Now.
+	// Now is the clock for signature date checks (x-acs-date within 15
+	// minutes of it); nil = time.Now. Rate limiting always uses the real clock.
 	Now func() time.Time
 }
 
