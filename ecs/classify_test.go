@@ -204,6 +204,10 @@ func TestClassifyContext(t *testing.T) {
 	if e := c.classify(ctx, &url.Error{Op: "Post", URL: "http://x/", Err: io.EOF}); e.Code != CodeCanceled || !errors.Is(e, context.Canceled) {
 		t.Errorf("%+v", e)
 	}
+	// An answer that came back stays the service's, even if the caller gave up meanwhile.
+	if e := c.classify(ctx, clientErr(404, "InvalidImageId.NotFound", "gone", "R")); e.Class != ClassNotFound {
+		t.Errorf("%+v", e)
+	}
 }
 
 func TestClassifyMisc(t *testing.T) {

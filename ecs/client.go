@@ -367,15 +367,17 @@ func ms(d time.Duration) int {
 }
 
 // classify turns any call error into an *Error, taking the caller's context into account:
-// once ctx is done, the failure is the caller's, whatever the transport made of it.
+// once ctx is done, a failure without an answer is the caller's, whatever the transport made
+// of it. An answer of the service stays what it is.
 func (c *Client) classify(ctx context.Context, err error) *Error {
 	if err == nil {
 		return nil
 	}
-	if ctxErr := ctx.Err(); ctxErr != nil {
+	e := classify(err, c.cred.known())
+	if ctxErr := ctx.Err(); ctxErr != nil && e.StatusCode == 0 {
 		return ctxError(ctxErr)
 	}
-	return classify(err, c.cred.known())
+	return e
 }
 
 // rtOpts are per-call runtime options: empty, so the client's settings (and no retries) apply.
