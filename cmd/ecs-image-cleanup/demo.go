@@ -1,0 +1,112 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/ecs-image-cleanup/ecs-image-cleanup/ecs"
+	"github.com/ecs-image-cleanup/ecs-image-cleanup/ecs/ecstest"
+	"github.com/ecs-image-cleanup/ecs-image-cleanup/policy"
+	"github.com/ecs-image-cleanup/ecs-image-cleanup/runner"
+)
+
+// cmdDemo runs the real job, plan then apply, against the bundled ECS emulator: no cloud
+// account is needed, and every request goes through the real SDK over real HTTP.
+func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	statePath := fs.String("state", "examples/emulator-state.yaml", "emulator state to start from")
+	policyPath := fs.String("policy", "examples/demo.yaml", "policy to run")
+	reportDir := fs.String("report-dir", "", "directory for plan.json and apply.json (default: a new temporary directory)")
+	logLevel := fs.String("log-level", "warn", "debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		return exitUsage
+	}
+	log, err := newLogger(*logLevel, "", stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "ecs-image-cleanup demo: %v\n", err)
+		return exitUsage
+	}
+	pol, data, err := loadPolicy(*policyPath)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return exitUsage
+	}
+	st, err := ecstest.LoadState(*statePath)
+	if err != nil {
+		fmt.Fprintf(stderr, "ecs-image-cleanup demo: %v\n", err)
+		return exitUsage
+	}
+	rebase(st, time.Now())
+	srv := ecstest.NewServer(st, ecstest.Options{})
+	defer srv.Close()
+	client, err := ecs.New(ecs.Config{
+		Credential:   ecs.StaticCredential(ecstest.AccessKeyID, ecstest.AccessKeySecret, ""),
+		Endpoint:     srv.URL(),
+		MaxIdleConns: pol.Concurrency,
+	})
+	if err != nil {
+		fmt.Fprintf(stderr, "ecs-image-cleanup demo: %v\n", err)
+		return exitUsage
+	}
+	dir := *reportDir
+	if dir == "" {
+		if dir, err = os.MkdirTemp("", "ecs-image-cleanup-demo-"); err != nil {
+			fmt.Fprintf(stderr, "ecs-image-cleanup demo: %v\n", err)
+			return exitUsage
+		}
+	}
+	fmt.Fprintf(stdout, "ECS emulator at %s, policy %s\n", srv.URL(), *policyPath)
+	before := countImages(srv, pol.Regions)
+	code := exitOK
+	for _, command := range []string{runner.Plan, runner.Apply} {
+		path := filepath.Join(dir, command+".json")
+		fmt.Fprintf(stdout, "\n== %s (report: %s)\n", command, path)
+		code = execute(ctx, job{
+			command: command, policyPath: *policyPath, policy: pol, policyBytes: data, api: client,
+			reportPath: path, yes: true, log: log.With(zap.String("command", command)),
+		}, stdout, stdout)
+		if code != exitOK {
+			break
+		}
+	}
+	fmt.Fprintf(stdout, "\nimages in the emulator: %d before, %d after\n", before, countImages(srv, pol.Regions))
+	return code
+}
+
+// rebase moves every creation time in the state by the same amount, so that the newest image
+// was created an hour ago: the demo's "older than" selections then mean the same on any day.
+func rebase(st *ecstest.State, now time.Time) {
+	var newest time.Time
+	for _, reg := range st.Regions {
+		for _, img := range reg.Images {
+			if img.CreationTime.After(newest) {
+				newest = img.CreationTime
+			}
+		}
+	}
+	if newest.IsZero() {
+		return
+	}
+	shift := now.Add(-time.Hour).Sub(newest)
+	for _, reg := range st.Regions {
+		for i := range reg.Images {
+			reg.Images[i].CreationTime = reg.Images[i].CreationTime.Add(shift)
+		}
+	}
+}
+
+func countImages(srv *ecstest.Server, regions []*policy.Region) int {
+	n := 0
+	for _, r := range regions {
+		n += len(srv.Images(r.ID))
+	}
+	return n
+}

@@ -1,0 +1,323 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/aliyun/credentials-go/credentials"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/ecs-image-cleanup/ecs-image-cleanup/ecs"
+	"github.com/ecs-image-cleanup/ecs-image-cleanup/policy"
+	"github.com/ecs-image-cleanup/ecs-image-cleanup/report"
+	"github.com/ecs-image-cleanup/ecs-image-cleanup/runner"
+)
+
+// jobFlags are the flags plan and apply share.
+type jobFlags struct {
+	policy    string
+	report    string
+	endpoint  string
+	logLevel  string
+	logFormat string
+	yes       bool
+	maxRate   float64
+	timeout   time.Duration
+}
+
+func parseJobFlags(command string, args []string, stderr io.Writer) (*jobFlags, error) {
+	fs := flag.NewFlagSet(command, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	f := &jobFlags{}
+	fs.StringVar(&f.policy, "policy", "", "policy file (required)")
+	fs.StringVar(&f.report, "report", "", "write the JSON report to this file (default: stdout)")
+	fs.StringVar(&f.endpoint, "endpoint", "", "ECS endpoint URL for every region, e.g. https://ecs.example.com (http:// only for loopback hosts)")
+	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&f.logFormat, "log-format", "", "json or console (default: console on a terminal, json otherwise)")
+	fs.Float64Var(&f.maxRate, "max-rate", 0, "requests per second per region and action never exceeded (default: no ceiling; the job slows down on throttling by itself)")
+	fs.DurationVar(&f.timeout, "request-timeout", 30*time.Second, "timeout of one API request")
+	if command == runner.Apply {
+		fs.BoolVar(&f.yes, "yes", false, "delete without asking (required when stdin is not a terminal)")
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if f.policy == "" {
+		return nil, errors.New("--policy is required")
+	}
+	return f, nil
+}
+
+// tty says whether the process talks to a person; tests replace it.
+var tty = struct {
+	stdin          io.Reader
+	stdinTerminal  func() bool
+	stderrTerminal func() bool
+}{
+	stdin:          os.Stdin,
+	stdinTerminal:  func() bool { return isTerminal(os.Stdin) },
+	stderrTerminal: func() bool { return isTerminal(os.Stderr) },
+}
+
+func isTerminal(f *os.File) bool {
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// osExit ends the process on a second signal; tests replace it.
+var osExit = os.Exit
+
+// cmdJob runs plan or apply.
+func cmdJob(ctx context.Context, command string, args []string, stdout, stderr io.Writer) int {
+	f, err := parseJobFlags(command, args, stderr)
+	if err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintf(stderr, "ecs-image-cleanup %s: %v\n", command, err)
+		}
+		return exitUsage
+	}
+	log, err := newLogger(f.logLevel, f.logFormat, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "ecs-image-cleanup %s: %v\n", command, err)
+		return exitUsage
+	}
+	defer func() { _ = log.Sync() }()
+
+	pol, data, err := loadPolicy(f.policy)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return exitUsage
+	}
+	if command == runner.Apply && !f.yes && !tty.stdinTerminal() {
+		fmt.Fprintln(stderr, "ecs-image-cleanup apply: stdin is not a terminal: pass --yes to delete without confirmation (nothing was deleted)")
+		return exitUsage
+	}
+	cred, err := credentials.NewCredential(nil)
+	if err == nil {
+		_, err = cred.GetCredential()
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "ecs-image-cleanup %s: no usable credentials: set ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET, a profile, a RAM role or OIDC (%s)\n", command, scrubCredentialError(err))
+		return exitUsage
+	}
+	client, err := ecs.New(ecs.Config{Credential: cred, Endpoint: f.endpoint, Timeout: f.timeout, MaxIdleConns: pol.Concurrency})
+	if err != nil {
+		fmt.Fprintf(stderr, "ecs-image-cleanup %s: %v\n", command, err)
+		return exitUsage
+	}
+	return execute(ctx, job{
+		command: command, policyPath: f.policy, policy: pol, policyBytes: data, api: client,
+		reportPath: f.report, yes: f.yes, maxRate: f.maxRate, log: log,
+	}, stdout, stderr)
+}
+
+// scrubCredentialError keeps the credential chain's explanation but never a secret: the chain's
+// messages name variables and files, so only the first line is kept.
+func scrubCredentialError(err error) string {
+	msg := err.Error()
+	if i := strings.IndexByte(msg, '\n'); i >= 0 {
+		msg = msg[:i]
+	}
+	return msg
+}
+
+func loadPolicy(path string) (*policy.Policy, []byte, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("ecs-image-cleanup: %v", err)
+	}
+	p, err := policy.Parse(path, data)
+	if err != nil {
+		return nil, nil, err
+	}
+	return p, data, nil
+}
+
+// job is one plan or apply, ready to run.
+type job struct {
+	command     string
+	policyPath  string
+	policy      *policy.Policy
+	policyBytes []byte
+	api         ecs.API
+	reportPath  string
+	yes         bool
+	maxRate     float64
+	log         *zap.Logger
+	retry       runner.RetryConfig
+}
+
+// execute runs a job with signal handling, writes its report and summary, and returns the exit
+// code. The first SIGINT or SIGTERM stops new requests and lets those in flight finish; a second
+// one writes the report as it stands and exits at once.
+func execute(ctx context.Context, j job, stdout, stderr io.Writer) int {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		sigMu  sync.Mutex
+		gotSig os.Signal
+	)
+	cfg := runner.Config{
+		Command: j.command, Policy: j.policy, PolicyPath: j.policyPath, PolicyBytes: j.policyBytes,
+		API: j.api, Logger: j.log, Rate: runner.RateConfig{Max: j.maxRate}, Retry: j.retry,
+	}
+	if j.command == runner.Apply && !j.yes {
+		cfg.Confirm = func(perRegion map[string]int) bool { return askConfirmation(perRegion, stderr) }
+	}
+	if tty.stderrTerminal() {
+		cfg.Progress = progressLine(stderr)
+	}
+	r := runner.New(cfg)
+	var writeMu sync.Mutex
+	writeReport := func(rep *report.Report) error {
+		writeMu.Lock()
+		defer writeMu.Unlock()
+		if j.reportPath == "" {
+			return report.Write(stdout, rep)
+		}
+		return report.WriteFile(j.reportPath, rep)
+	}
+
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	go func() {
+		select {
+		case s := <-sigs:
+			sigMu.Lock()
+			gotSig = s
+			sigMu.Unlock()
+			j.log.Warn("signal received: no new request starts; waiting for the requests in flight", zap.String("signal", s.String()))
+			cancel()
+		case <-ctx.Done():
+			return
+		}
+		// A second signal: leave at once, with the report as it stands.
+		s := <-sigs
+		rep := r.Report(report.StatusInterrupted)
+		_ = writeReport(rep)
+		_ = report.Summarize(stderr, rep)
+		osExit(signalExit(s))
+	}()
+
+	rep, err := r.Run(ctx)
+	if err != nil {
+		fmt.Fprintf(stderr, "ecs-image-cleanup %s: %v\n", j.command, err)
+		return exitUsage
+	}
+	sigMu.Lock()
+	sig := gotSig
+	sigMu.Unlock()
+	if sig != nil {
+		rep.Status = report.StatusInterrupted
+	}
+	if err := writeReport(rep); err != nil {
+		fmt.Fprintf(stderr, "ecs-image-cleanup %s: %v\n", j.command, err)
+		_ = report.Summarize(stderr, rep)
+		return exitFailed
+	}
+	if cfg.Progress != nil {
+		fmt.Fprintln(stderr)
+	}
+	_ = report.Summarize(stderr, rep)
+	return exitCode(rep, sig)
+}
+
+func signalExit(s os.Signal) int {
+	if s == syscall.SIGTERM {
+		return exitTerminated
+	}
+	return exitInterrupted
+}
+
+// exitCode maps a finished run to the documented exit codes.
+func exitCode(rep *report.Report, sig os.Signal) int {
+	switch {
+	case sig != nil:
+		return signalExit(sig)
+	case rep.Status == report.StatusAborted:
+		for _, e := range rep.Images {
+			if e.Code == runner.CodeNotConfirmed {
+				return exitUsage
+			}
+		}
+		return exitAborted
+	case rep.Fault != "" || rep.Summary.Failed > 0:
+		return exitFailed
+	}
+	return exitOK
+}
+
+// askConfirmation shows what apply would delete and asks for "yes" on the terminal.
+func askConfirmation(perRegion map[string]int, stderr io.Writer) bool {
+	total := 0
+	regions := make([]string, 0, len(perRegion))
+	for name, n := range perRegion {
+		regions = append(regions, name)
+		total += n
+	}
+	sort.Strings(regions)
+	fmt.Fprintln(stderr, "apply will delete these images (their DryRun passed):")
+	for _, name := range regions {
+		fmt.Fprintf(stderr, "  %-20s %d\n", name, perRegion[name])
+	}
+	fmt.Fprintf(stderr, "Delete %d images? Type yes to continue: ", total)
+	line, _ := bufio.NewReader(tty.stdin).ReadString('\n')
+	return strings.TrimSpace(line) == "yes"
+}
+
+// progressLine redraws one line on the terminal, at most five times a second.
+func progressLine(w io.Writer) func(done, total int) {
+	var mu sync.Mutex
+	var last time.Time
+	return func(done, total int) {
+		mu.Lock()
+		defer mu.Unlock()
+		if now := time.Now(); now.Sub(last) >= 200*time.Millisecond || done == total {
+			last = now
+			fmt.Fprintf(w, "\r%d/%d images", done, total)
+		}
+	}
+}
+
+// newLogger builds the one logger of the process: JSON for machines, console for people.
+func newLogger(level, format string, w io.Writer) (*zap.Logger, error) {
+	lvl, err := zapcore.ParseLevel(level)
+	if err != nil {
+		return nil, fmt.Errorf("--log-level %q: use debug, info, warn or error", level)
+	}
+	if format == "" {
+		format = "json"
+		if tty.stderrTerminal() {
+			format = "console"
+		}
+	}
+	encCfg := zap.NewProductionEncoderConfig()
+	encCfg.EncodeTime = zapcore.ISO8601TimeEncoder
+	var enc zapcore.Encoder
+	switch format {
+	case "json":
+		enc = zapcore.NewJSONEncoder(encCfg)
+	case "console":
+		encCfg.EncodeLevel = zapcore.CapitalLevelEncoder
+		enc = zapcore.NewConsoleEncoder(encCfg)
+	default:
+		return nil, fmt.Errorf("--log-format %q: use json or console", format)
+	}
+	return zap.New(zapcore.NewCore(enc, zapcore.AddSync(w), lvl)), nil
+}

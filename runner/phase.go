@@ -1,0 +1,253 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/ecs-image-cleanup/ecs-image-cleanup/ecs"
+	"github.com/ecs-image-cleanup/ecs-image-cleanup/report"
+)
+
+// phase sends one DeleteImage (dry or real) for each item until every item has a result for the
+// phase: each region is fed by its own dispatcher, and all of them share the errgroup's limit.
+func (r *Runner) phase(ctx context.Context, g *errgroup.Group, items []*item, dry bool) {
+	byRegion := map[string][]*item{}
+	for _, it := range items {
+		it.errors, it.throttles = 0, 0
+		byRegion[it.region] = append(byRegion[it.region], it)
+	}
+	var wg sync.WaitGroup
+	for name, its := range byRegion {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r.dispatch(ctx, g, r.region(name), its, dry)
+		}()
+	}
+	wg.Wait()
+}
+
+type answer struct {
+	it  *item
+	res ecs.Result
+	err *ecs.Error
+}
+
+// dispatch owns one region's items for one phase. Attempts run in the errgroup; their answers
+// come back here, so all decisions about an item are taken on this one goroutine. A retry waits
+// on a timer, not in a slot of the concurrency limit.
+func (r *Runner) dispatch(ctx context.Context, g *errgroup.Group, rs *regionState, items []*item, dry bool) {
+	queue := make(chan *item, len(items))
+	answers := make(chan answer, len(items))
+	for _, it := range items {
+		queue <- it
+	}
+	lim := rs.limiters["DeleteImage"]
+	// Requests in flight are not cancelled by a stop: they finish, bounded by the client's timeout.
+	reqCtx := context.WithoutCancel(ctx)
+	pending := len(items)
+	var timers sync.WaitGroup
+	defer timers.Wait()
+	for pending > 0 {
+		select {
+		case it := <-queue:
+			if r.stopped(ctx, rs, it) {
+				pending--
+				continue
+			}
+			// Wait fails only when ctx ends, which stopped then records.
+			if err := lim.Wait(ctx); err != nil || r.stopped(ctx, rs, it) {
+				if err != nil {
+					r.stopped(ctx, rs, it)
+				}
+				pending--
+				continue
+			}
+			r.mu.Lock()
+			it.inflight = true
+			it.attempts++
+			r.mu.Unlock()
+			g.Go(func() error {
+				res, err := r.cfg.API.DeleteImage(reqCtx, it.region, it.id, it.force, dry)
+				answers <- answer{it: it, res: res, err: asECSError(err)}
+				return nil
+			})
+		case a := <-answers:
+			r.mu.Lock()
+			a.it.inflight = false
+			r.mu.Unlock()
+			delay, retry := r.handle(rs, lim, a, dry)
+			if !retry {
+				pending--
+				continue
+			}
+			timers.Add(1)
+			go func() {
+				defer timers.Done()
+				t := time.NewTimer(delay)
+				defer t.Stop()
+				select {
+				case <-t.C:
+				case <-ctx.Done():
+				}
+				queue <- a.it
+			}()
+		}
+	}
+}
+
+// stopped finishes an item that must not be sent because the run or its region stopped, and
+// reports whether it did.
+func (r *Runner) stopped(ctx context.Context, rs *regionState, it *item) bool {
+	r.mu.Lock()
+	regionStopped, o, code, msg := rs.stopped, rs.stopOutcome, rs.stopCode, rs.stopMessage
+	fault := r.fault
+	r.mu.Unlock()
+	switch {
+	case regionStopped:
+		r.finish(it, o, code, msg)
+	case fault != "":
+		r.finish(it, report.NotAttempted, "", "not attempted: the run stopped on a fault")
+	case ctx.Err() != nil:
+		r.finish(it, report.NotAttempted, "", "not attempted: the run was interrupted")
+	default:
+		return false
+	}
+	return true
+}
+
+// handle decides what an answer means for its item: a final outcome, or a retry after a delay.
+func (r *Runner) handle(rs *regionState, lim *adaptiveLimiter, a answer, dry bool) (time.Duration, bool) {
+	it, e := a.it, a.err
+	r.mu.Lock()
+	if a.res.RequestID != "" {
+		it.requestID = a.res.RequestID
+	} else if e != nil && e.RequestID != "" {
+		it.requestID = e.RequestID
+	}
+	r.mu.Unlock()
+	if e == nil || !e.Throttled {
+		lim.Succeeded()
+		r.mu.Lock()
+		rs.throttledSince = time.Time{}
+		r.mu.Unlock()
+	}
+	if e == nil || e.Class != ecs.ClassFailed {
+		r.mu.Lock()
+		rs.failFast = 0
+		r.mu.Unlock()
+	}
+	if e == nil {
+		switch {
+		case !dry:
+			r.finish(it, report.Deleted, "", "")
+		case r.cfg.Command == Plan:
+			r.finish(it, report.WouldDelete, "", "")
+		default:
+			r.mu.Lock()
+			it.passed = true
+			r.mu.Unlock()
+		}
+		return 0, false
+	}
+	switch e.Class {
+	case ecs.ClassDryRunIgnored:
+		msg := fmt.Sprintf("the service answered a DryRun DeleteImage of %s in %s with success: it did not honour DryRun and may have deleted the image; nothing more was sent", it.id, it.region)
+		r.finish(it, report.Failed, CodeDryRunNotHonoured, msg)
+		r.fatal(msg)
+	case ecs.ClassBlocked:
+		r.finish(it, report.Blocked, e.Code, e.Message)
+	case ecs.ClassNotFound:
+		if !dry && it.unknown {
+			r.finish(it, report.Deleted, "", "an earlier attempt had an unknown result and the image is now gone")
+		} else {
+			r.finish(it, report.Skipped, e.Code, e.Message)
+		}
+	case ecs.ClassRetryable:
+		if e.Throttled {
+			return r.throttled(rs, lim, it, e)
+		}
+		r.mu.Lock()
+		it.errors++
+		n := it.errors
+		if !dry {
+			// The request may have reached the service and taken effect.
+			it.unknown = true
+		}
+		r.mu.Unlock()
+		if n >= r.retry.MaxAttempts {
+			r.finish(it, report.Failed, e.Code, fmt.Sprintf("%s (after %d attempts)", e.Message, n))
+			return 0, false
+		}
+		return max(e.RetryAfter, r.backoff(n)), true
+	default:
+		r.finish(it, report.Failed, e.Code, e.Message)
+		if failFastCodes[e.Code] {
+			r.mu.Lock()
+			rs.failFast++
+			if rs.failFast >= r.retry.FailFastAfter && !rs.stopped {
+				rs.stopped, rs.stopOutcome, rs.stopCode = true, report.NotAttempted, e.Code
+				rs.stopMessage = fmt.Sprintf("not attempted: %s stopped after %d consecutive %s answers", rs.name, rs.failFast, e.Code)
+				r.mu.Unlock()
+				r.log.Error("region stopped", zap.String("region", rs.name), zap.String("code", e.Code))
+				return 0, false
+			}
+			r.mu.Unlock()
+		}
+	}
+	return 0, false
+}
+
+// throttled handles a throttling answer: it slows the region down and retries without spending
+// one of the image's attempts, unless the region has answered nothing but throttles for too long.
+func (r *Runner) throttled(rs *regionState, lim *adaptiveLimiter, it *item, e *ecs.Error) (time.Duration, bool) {
+	lim.Throttled()
+	now := r.now()
+	r.mu.Lock()
+	it.throttles++
+	n := it.throttles
+	if rs.throttledSince.IsZero() {
+		rs.throttledSince = now
+	}
+	since := rs.throttledSince
+	if now.Sub(since) >= r.retry.ThrottleGiveUp && !rs.stopped {
+		rs.stopped, rs.stopOutcome, rs.stopCode = true, report.Failed, e.Code
+		rs.stopMessage = fmt.Sprintf("%s answered only throttling for %s; gave up", rs.name, now.Sub(since).Round(time.Second))
+	}
+	stopped, msg := rs.stopped, rs.stopMessage
+	r.mu.Unlock()
+	if stopped {
+		r.finish(it, report.Failed, e.Code, msg)
+		return 0, false
+	}
+	return max(e.RetryAfter, r.backoff(min(n, 6))), true
+}
+
+// backoff is exponential backoff with full jitter: uniform in [0, min(MaxDelay, BaseDelay*2^n)).
+func (r *Runner) backoff(n int) time.Duration {
+	ceil := r.retry.BaseDelay << min(n, 30)
+	if ceil <= 0 || ceil > r.retry.MaxDelay {
+		ceil = r.retry.MaxDelay
+	}
+	return time.Duration(rand.Int64N(int64(ceil)) + 1)
+}
+
+// asECSError gives every error the ecs layer's classification; the client already returns
+// *ecs.Error, and anything else is classified here by the same one function.
+func asECSError(err error) *ecs.Error {
+	if err == nil {
+		return nil
+	}
+	var e *ecs.Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return ecs.Classify(err)
+}

@@ -1,0 +1,246 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/ecs-image-cleanup/ecs-image-cleanup/ecs"
+	"github.com/ecs-image-cleanup/ecs-image-cleanup/policy"
+	"github.com/ecs-image-cleanup/ecs-image-cleanup/report"
+)
+
+// resolveAll lists every region of the policy and turns the listings into items, all regions at
+// once under the shared concurrency limit.
+func (r *Runner) resolveAll(ctx context.Context, g *errgroup.Group) {
+	var wg sync.WaitGroup
+	for _, reg := range r.cfg.Policy.Regions {
+		rs := r.region(reg.ID)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := r.resolve(ctx, g, rs, reg); err != nil {
+				r.mu.Lock()
+				msg := fmt.Sprintf("%s: could not list images: %s", reg.ID, err.Error())
+				if r.fault == "" {
+					r.fault = msg
+				} else {
+					r.warns = append(r.warns, msg)
+				}
+				r.mu.Unlock()
+				r.log.Error("listing failed", zap.String("region", reg.ID), zap.String("code", err.Code), zap.String("message", err.Message))
+				// The explicit ids were asked for by name: they get an outcome even now.
+				var its []*item
+				for _, id := range reg.ImageIDs {
+					its = append(its, &item{region: reg.ID, id: id, outcome: report.NotAttempted, code: err.Code,
+						message: "not attempted: the region's images could not be listed"})
+				}
+				r.addItems(its)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// resolve lists one region and evaluates the policy over what it found.
+func (r *Runner) resolve(ctx context.Context, g *errgroup.Group, rs *regionState, reg *policy.Region) *ecs.Error {
+	var images []ecs.Image
+	if reg.Select != nil {
+		listed, err := r.listAll(ctx, g, rs, reg.ListFilter(r.now()))
+		if err != nil {
+			return err
+		}
+		images = listed
+	}
+	// Explicit ids are looked up by id, whoever owns them and whatever their status, so that one
+	// that is missing or not ours is reported as such rather than silently ignored.
+	listed := make(map[string]bool, len(images))
+	for _, img := range images {
+		listed[img.ID] = true
+	}
+	var lookup []string
+	for _, id := range reg.ImageIDs {
+		if !listed[id] {
+			lookup = append(lookup, id)
+		}
+	}
+	found, err := r.lookup(ctx, g, rs, lookup)
+	if err != nil {
+		return err
+	}
+	images = append(images, found...)
+	if r.cfg.Policy.Limits.MaxDeletionPercent > 0 {
+		n, err := r.countOwn(ctx, g, rs)
+		if err != nil {
+			return err
+		}
+		rs.ownCount = n
+	}
+
+	var its []*item
+	seen := make(map[string]bool, len(images))
+	for i, v := range reg.Evaluate(images, r.now()) {
+		img := images[i]
+		if seen[img.ID] {
+			continue
+		}
+		it := &item{region: reg.ID, id: img.ID, name: img.Name, force: reg.Force}
+		switch {
+		case v.Kind == policy.Selected:
+		case v.Kind == policy.Protected:
+			it.outcome, it.message = report.Skipped, "protected by "+v.Rule
+		case v.Kind == policy.NotOwned && v.Explicit:
+			it.outcome, it.code = report.Skipped, CodeNotOwned
+			it.message = "explicit id is not one of the account's own custom images: " + v.Reason
+		case v.Explicit:
+			it.outcome, it.code, it.message = report.Skipped, CodeNotSelectable, "explicit id cannot be selected: "+v.Reason
+		default:
+			continue
+		}
+		seen[img.ID] = true
+		its = append(its, it)
+	}
+	for _, id := range reg.ImageIDs {
+		if !seen[id] {
+			seen[id] = true
+			its = append(its, &item{region: reg.ID, id: id, outcome: report.Skipped, code: "InvalidImageId.NotFound",
+				message: "explicit id not found in the region"})
+		}
+	}
+	r.addItems(its)
+	return nil
+}
+
+// listAll pages through DescribeImages: the first page gives TotalCount, then the other pages are
+// fetched concurrently.
+func (r *Runner) listAll(ctx context.Context, g *errgroup.Group, rs *regionState, f ecs.ListFilter) ([]ecs.Image, *ecs.Error) {
+	var first ecs.ImagePage
+	if err := r.call(ctx, g, rs, "DescribeImages", func(ctx context.Context) error {
+		var err error
+		first, err = r.cfg.API.DescribeImagesPage(ctx, rs.name, f, 1, ecs.PageSize)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	pages := (first.TotalCount + ecs.PageSize - 1) / ecs.PageSize
+	if pages <= 1 || len(first.Images) < ecs.PageSize {
+		return first.Images, nil
+	}
+	rest := make([][]ecs.Image, pages+1)
+	errs := make([]*ecs.Error, pages+1)
+	var wg sync.WaitGroup
+	for p := 2; p <= pages; p++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[p] = r.call(ctx, g, rs, "DescribeImages", func(ctx context.Context) error {
+				page, err := r.cfg.API.DescribeImagesPage(ctx, rs.name, f, p, ecs.PageSize)
+				rest[p] = page.Images
+				return err
+			})
+		}()
+	}
+	wg.Wait()
+	images := first.Images
+	ids := make(map[string]bool, first.TotalCount)
+	for _, img := range images {
+		ids[img.ID] = true
+	}
+	for p := 2; p <= pages; p++ {
+		if errs[p] != nil {
+			return nil, errs[p]
+		}
+		// Images created or deleted while paging shift the pages: never count one twice.
+		for _, img := range rest[p] {
+			if !ids[img.ID] {
+				ids[img.ID] = true
+				images = append(images, img)
+			}
+		}
+	}
+	return images, nil
+}
+
+// lookup finds images by id, 100 a call, whatever their owner and status.
+func (r *Runner) lookup(ctx context.Context, g *errgroup.Group, rs *regionState, ids []string) ([]ecs.Image, *ecs.Error) {
+	var out []ecs.Image
+	for start := 0; start < len(ids); start += ecs.PageSize {
+		chunk := ids[start:min(start+ecs.PageSize, len(ids))]
+		f := ecs.ListFilter{ImageID: strings.Join(chunk, ","), Statuses: ecs.AllStatuses}
+		var page ecs.ImagePage
+		if err := r.call(ctx, g, rs, "DescribeImages", func(ctx context.Context) error {
+			var err error
+			page, err = r.cfg.API.DescribeImagesPage(ctx, rs.name, f, 1, ecs.PageSize)
+			return err
+		}); err != nil {
+			return nil, err
+		}
+		out = append(out, page.Images...)
+	}
+	return out, nil
+}
+
+// countOwn counts the region's own custom images in every status, for max_deletion_percent.
+func (r *Runner) countOwn(ctx context.Context, g *errgroup.Group, rs *regionState) (int, *ecs.Error) {
+	var page ecs.ImagePage
+	err := r.call(ctx, g, rs, "DescribeImages", func(ctx context.Context) error {
+		var err error
+		page, err = r.cfg.API.DescribeImagesPage(ctx, rs.name, ecs.ListFilter{OwnerAlias: ecs.OwnerSelf, Statuses: ecs.AllStatuses}, 1, 1)
+		return err
+	})
+	return page.TotalCount, err
+}
+
+// call runs one read-only call under the shared concurrency limit and the region's limiter,
+// retrying what is retryable. It waits out a backoff outside the concurrency limit.
+func (r *Runner) call(ctx context.Context, g *errgroup.Group, rs *regionState, action string, fn func(context.Context) error) *ecs.Error {
+	lim := rs.limiters[action]
+	reqCtx := context.WithoutCancel(ctx)
+	var throttledSince time.Time
+	for errorsN, throttles := 0, 0; ; {
+		if err := lim.Wait(ctx); err != nil {
+			return ecs.Classify(ctx.Err())
+		}
+		done := make(chan *ecs.Error, 1)
+		g.Go(func() error {
+			done <- asECSError(fn(reqCtx))
+			return nil
+		})
+		e := <-done
+		if e == nil || e.Class != ecs.ClassRetryable {
+			lim.Succeeded()
+			return e
+		}
+		var delay time.Duration
+		if e.Throttled {
+			lim.Throttled()
+			throttles++
+			if throttledSince.IsZero() {
+				throttledSince = r.now()
+			}
+			if r.now().Sub(throttledSince) >= r.retry.ThrottleGiveUp {
+				return e
+			}
+			delay = max(e.RetryAfter, r.backoff(min(throttles, 6)))
+		} else {
+			errorsN++
+			if errorsN >= r.retry.MaxAttempts {
+				return e
+			}
+			delay = max(e.RetryAfter, r.backoff(errorsN))
+		}
+		r.log.Debug("retrying", zap.String("region", rs.name), zap.String("action", action), zap.String("code", e.Code), zap.Duration("delay", delay))
+		t := time.NewTimer(delay)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return e
+		}
+	}
+}

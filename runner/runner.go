@@ -1,0 +1,400 @@
+// Package runner turns a policy into deletions: it lists each region's images, selects with the
+// policy, sends DeleteImage with DryRun for every selected image and, on apply, the real
+// DeleteImage for those whose DryRun passed. All calls share one concurrency limit; each region
+// and action has its own adaptive rate limiter; retryable answers are retried with backoff.
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.uber.org/zap"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/ecs-image-cleanup/ecs-image-cleanup/ecs"
+	"github.com/ecs-image-cleanup/ecs-image-cleanup/policy"
+	"github.com/ecs-image-cleanup/ecs-image-cleanup/report"
+)
+
+// Commands.
+const (
+	Plan  = "plan"
+	Apply = "apply"
+)
+
+// Codes of our own, for outcomes that no service answer names.
+const (
+	CodeDryRunNotHonoured   = "DryRunNotHonoured"
+	CodeMaxDeletions        = "MaxDeletionsExceeded"
+	CodeMaxDeletionPercent  = "MaxDeletionPercentExceeded"
+	CodeNotConfirmed        = "NotConfirmed"
+	CodeNotOwned            = "ImageNotOwned"
+	CodeNotSelectable       = "ImageNotSelectable"
+	CodeInterruptedInFlight = "InterruptedInFlight"
+)
+
+// Config is one run.
+type Config struct {
+	Command     string // Plan or Apply
+	Policy      *policy.Policy
+	PolicyPath  string
+	PolicyBytes []byte // hashed into the report
+	API         ecs.API
+	Logger      *zap.Logger      // nil = no logging
+	Now         func() time.Time // nil = time.Now
+	Retry       RetryConfig
+	Rate        RateConfig
+	// Confirm is asked on apply, after the DryRun phase and before any real delete, with the
+	// number of images that would be deleted per region. False aborts the run; nil proceeds.
+	Confirm func(perRegion map[string]int) bool
+	// Progress, when set, is called as images reach their outcome.
+	Progress func(done, total int)
+}
+
+// RetryConfig bounds retries. Zero fields take the defaults.
+type RetryConfig struct {
+	MaxAttempts    int           // error answers per image before it fails; throttles do not count; default 5
+	BaseDelay      time.Duration // first backoff ceiling; default 200ms
+	MaxDelay       time.Duration // backoff ceiling; default 20s
+	ThrottleGiveUp time.Duration // a region answering only throttles this long gives up; default 2m
+	FailFastAfter  int           // consecutive permission or credential refusals that stop a region; default 3
+}
+
+func (c RetryConfig) withDefaults() RetryConfig {
+	if c.MaxAttempts <= 0 {
+		c.MaxAttempts = 5
+	}
+	if c.BaseDelay <= 0 {
+		c.BaseDelay = 200 * time.Millisecond
+	}
+	if c.MaxDelay <= 0 {
+		c.MaxDelay = 20 * time.Second
+	}
+	if c.ThrottleGiveUp <= 0 {
+		c.ThrottleGiveUp = 2 * time.Minute
+	}
+	if c.FailFastAfter <= 0 {
+		c.FailFastAfter = 3
+	}
+	return c
+}
+
+// failFastCodes are refusals that no retry and no other image will get past: a region that keeps
+// answering them is stopped instead of being asked once per image.
+var failFastCodes = map[string]bool{
+	"Forbidden.RAM":                true,
+	"Forbidden":                    true,
+	"InvalidAccessKeyId.NotFound":  true,
+	"InvalidAccessKeyId":           true,
+	"SignatureDoesNotMatch":        true,
+	"InvalidSecurityToken.Expired": true,
+	"InvalidCredentials":           true,
+}
+
+// Runner holds one run's state. Its report can be taken at any moment (Report), so that an
+// interrupted process still writes one.
+type Runner struct {
+	cfg   Config
+	retry RetryConfig
+	log   *zap.Logger
+	now   func() time.Time
+
+	mu      sync.Mutex
+	items   []*item
+	regions map[string]*regionState
+	order   []string
+	fault   string
+	warns   []string
+	started time.Time
+	total   atomic.Int64
+	done    atomic.Int64
+	stop    context.CancelFunc // stops the run on a fatal fault
+}
+
+// item is one selected image and what became of it. Fields after the first block are guarded by
+// Runner.mu once the item is shared.
+type item struct {
+	region, id, name string
+	force            bool
+
+	outcome   report.Outcome // "" while open
+	code      string
+	message   string
+	requestID string
+	attempts  int
+	errors    int  // error answers (not throttles) in the current phase
+	throttles int  // throttling answers in the current phase
+	passed    bool // the DryRun passed
+	unknown   bool // a real delete attempt ended without a known result
+	inflight  bool
+}
+
+// regionState is what the runner knows of one region while it runs.
+type regionState struct {
+	name     string
+	limiters map[string]*adaptiveLimiter
+	ownCount int // the region's own custom images, for max_deletion_percent; -1 if not counted
+
+	// Guarded by Runner.mu.
+	stopped        bool
+	stopOutcome    report.Outcome
+	stopCode       string
+	stopMessage    string
+	failFast       int
+	throttledSince time.Time
+}
+
+// New prepares a run.
+func New(cfg Config) *Runner {
+	r := &Runner{cfg: cfg, retry: cfg.Retry.withDefaults(), log: cfg.Logger, now: cfg.Now, regions: map[string]*regionState{}}
+	if r.log == nil {
+		r.log = zap.NewNop()
+	}
+	if r.now == nil {
+		r.now = time.Now
+	}
+	return r
+}
+
+func (r *Runner) region(name string) *regionState {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	rs := r.regions[name]
+	if rs == nil {
+		rs = &regionState{name: name, limiters: map[string]*adaptiveLimiter{}, ownCount: -1}
+		for _, action := range []string{"DescribeImages", "DeleteImage"} {
+			rs.limiters[action] = newAdaptiveLimiter(r.cfg.Rate, r.now)
+		}
+		r.regions[name] = rs
+		r.order = append(r.order, name)
+	}
+	return rs
+}
+
+// Run runs the whole job and returns its report. The error is non-nil only when the run could
+// not start; every outcome, fault and interruption is in the report.
+func (r *Runner) Run(ctx context.Context) (*report.Report, error) {
+	if r.cfg.Command != Plan && r.cfg.Command != Apply {
+		return nil, fmt.Errorf("unknown command %q", r.cfg.Command)
+	}
+	r.mu.Lock()
+	r.started = r.now()
+	r.mu.Unlock()
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	r.stop = stop
+
+	g := &errgroup.Group{}
+	g.SetLimit(r.cfg.Policy.Concurrency)
+
+	r.resolveAll(ctx, g)
+	open := r.openItems()
+	r.log.Info("selected", zap.Int("images", len(r.items)), zap.Int("to_check", len(open)))
+
+	r.phase(ctx, g, open, true)
+	if r.cfg.Command == Apply && ctx.Err() == nil {
+		passed := r.passedItems()
+		if r.guard(passed) && r.confirm(passed) {
+			r.log.Info("deleting", zap.Int("images", len(passed)))
+			r.phase(ctx, g, passed, false)
+		}
+	}
+	_ = g.Wait() // tasks never return errors; outcomes are results
+	status := report.StatusCompleted
+	switch {
+	case r.aborted():
+		status = report.StatusAborted
+	case ctx.Err() != nil && r.faultText() == "":
+		status = report.StatusInterrupted
+	}
+	return r.Report(status), nil
+}
+
+// Report builds the report as things stand. Images still open end not_attempted; one whose
+// request is in flight ends failed, since its result is unknown.
+func (r *Runner) Report(status string) *report.Report {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	rep := report.New(r.cfg.Command, r.cfg.PolicyPath, r.cfg.PolicyBytes, r.started)
+	for _, name := range r.order {
+		rep.AddRegion(name)
+	}
+	for _, it := range r.items {
+		e := report.Entry{Region: it.region, ImageID: it.id, Name: it.name, Outcome: it.outcome,
+			Code: it.code, Message: it.message, RequestID: it.requestID, Attempts: it.attempts}
+		switch {
+		case it.outcome != "":
+		case it.inflight:
+			e.Outcome, e.Code, e.Message = report.Failed, CodeInterruptedInFlight, "the process stopped while a request for this image was in flight; its result is unknown"
+		default:
+			e.Outcome = report.NotAttempted
+		}
+		rep.Add(e)
+	}
+	rep.Fault = r.fault
+	rep.Warnings = append([]string(nil), r.warns...)
+	rep.Finish(status, r.now())
+	return rep
+}
+
+func (r *Runner) faultText() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.fault
+}
+
+func (r *Runner) aborted() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, it := range r.items {
+		switch it.code {
+		case CodeMaxDeletions, CodeMaxDeletionPercent, CodeNotConfirmed:
+			return true
+		}
+	}
+	return false
+}
+
+func (r *Runner) addItems(its []*item) {
+	r.mu.Lock()
+	r.items = append(r.items, its...)
+	r.mu.Unlock()
+	r.total.Add(int64(len(its)))
+	for _, it := range its {
+		if it.outcome != "" {
+			r.progress()
+		}
+	}
+}
+
+func (r *Runner) progress() {
+	d := r.done.Add(1)
+	if r.cfg.Progress != nil {
+		r.cfg.Progress(int(d), int(r.total.Load()))
+	}
+}
+
+func (r *Runner) openItems() []*item {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []*item
+	for _, it := range r.items {
+		if it.outcome == "" {
+			out = append(out, it)
+		}
+	}
+	return out
+}
+
+func (r *Runner) passedItems() []*item {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []*item
+	for _, it := range r.items {
+		if it.outcome == "" && it.passed {
+			out = append(out, it)
+		}
+	}
+	return out
+}
+
+// finish gives an item its outcome. Once given, an outcome never changes.
+func (r *Runner) finish(it *item, o report.Outcome, code, msg string) {
+	r.mu.Lock()
+	if it.outcome != "" {
+		r.mu.Unlock()
+		return
+	}
+	it.outcome, it.code, it.message, it.inflight = o, code, msg, false
+	r.mu.Unlock()
+	r.progress()
+	r.log.Debug("outcome", zap.String("region", it.region), zap.String("image_id", it.id),
+		zap.String("outcome", string(o)), zap.String("code", code), zap.Int("attempt", it.attempts))
+}
+
+// fatal stops the whole run: no request starts after it.
+func (r *Runner) fatal(msg string) {
+	r.mu.Lock()
+	if r.fault == "" {
+		r.fault = msg
+	}
+	r.mu.Unlock()
+	r.log.Error("fatal fault, stopping", zap.String("fault", msg))
+	r.stop()
+}
+
+func (r *Runner) warn(msg string) {
+	r.mu.Lock()
+	r.warns = append(r.warns, msg)
+	r.mu.Unlock()
+	r.log.Warn(msg)
+}
+
+// guard applies the policy's limits between the phases. It reports false, and leaves every
+// passed image not_attempted, when a limit would be exceeded.
+func (r *Runner) guard(passed []*item) bool {
+	perRegion := countByRegion(passed)
+	counts := make([]policy.Count, 0, len(perRegion))
+	for _, name := range sortedKeys(perRegion) {
+		counts = append(counts, policy.Count{Region: name, Selected: perRegion[name], Owned: r.region(name).ownCount})
+	}
+	code, msg := "", ""
+	var le *policy.LimitError
+	if err := r.cfg.Policy.CheckLimits(counts); errors.As(err, &le) {
+		code = CodeMaxDeletions
+		if le.Limit == "limits.max_deletion_percent" {
+			code = CodeMaxDeletionPercent
+		}
+		msg = le.Error() + ": nothing deleted"
+	}
+	if code == "" {
+		return true
+	}
+	r.mu.Lock()
+	r.fault = msg
+	r.mu.Unlock()
+	r.log.Error("guard abort", zap.String("code", code), zap.String("reason", msg))
+	for _, it := range passed {
+		r.finish(it, report.NotAttempted, code, msg)
+	}
+	return false
+}
+
+func (r *Runner) confirm(passed []*item) bool {
+	if r.cfg.Confirm == nil || len(passed) == 0 {
+		return true
+	}
+	if r.cfg.Confirm(countByRegion(passed)) {
+		return true
+	}
+	msg := "apply was not confirmed: nothing deleted"
+	r.mu.Lock()
+	r.fault = msg
+	r.mu.Unlock()
+	for _, it := range passed {
+		r.finish(it, report.NotAttempted, CodeNotConfirmed, msg)
+	}
+	return false
+}
+
+func countByRegion(items []*item) map[string]int {
+	m := map[string]int{}
+	for _, it := range items {
+		m[it.region]++
+	}
+	return m
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
