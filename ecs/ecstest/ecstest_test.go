@@ -595,7 +595,7 @@ func TestDropAfterDelete(t *testing.T) {
 
 func TestRegionRPS(t *testing.T) {
 	t.Parallel()
-	s := NewServer(testState(), Options{RegionRPS: 20})
+	s := NewServer(testState(), Options{RegionRPS: 2}) // burst 1, a token every 500ms
 	defer s.Close()
 	c := newClient(t, s)
 	throttled, okCount := 0, 0
@@ -623,7 +623,7 @@ func TestRegionRPS(t *testing.T) {
 
 func TestLatencyAndPeakInFlight(t *testing.T) {
 	t.Parallel()
-	s := NewServer(testState(), Options{Faults: map[string]Faults{"*": {Latency: 100 * time.Millisecond}}})
+	s := NewServer(testState(), Options{Faults: map[string]Faults{"*": {Latency: time.Second}}})
 	defer s.Close()
 	var wg sync.WaitGroup
 	start := time.Now()
@@ -637,12 +637,21 @@ func TestLatencyAndPeakInFlight(t *testing.T) {
 			}
 		}()
 	}
-	wg.Wait()
-	if el := time.Since(start); el > 1500*time.Millisecond {
-		t.Fatalf("latency serialised requests: %v", el)
+	// All 16 are held by the latency at once: nothing serialises them.
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.NewTimer(10 * time.Second)
+	defer deadline.Stop()
+	for s.PeakInFlight() < 16 {
+		select {
+		case <-tick.C:
+		case <-deadline.C:
+			t.Fatalf("peak in flight %d", s.PeakInFlight())
+		}
 	}
-	if p := s.PeakInFlight(); p < 8 {
-		t.Fatalf("peak in flight %d", p)
+	wg.Wait()
+	if el := time.Since(start); el < time.Second || el > 10*time.Second {
+		t.Fatalf("16 requests with 1s latency took %v", el)
 	}
 	// A cancelled request stops waiting.
 	c := newClient(t, s)
