@@ -57,7 +57,6 @@ type decoder struct {
 	file  string
 	errs  []*Error
 	nodes map[string]*yaml.Node // field path -> value node, for placing validation errors
-	keys  map[string]*yaml.Node // field path -> key node, for problems with a map key
 }
 
 // errorf records a problem at a node.
@@ -109,9 +108,9 @@ func (d *decoder) parse(data []byte) *Policy {
 		return nil
 	}
 	d.nodes = map[string]*yaml.Node{}
-	d.keys = map[string]*yaml.Node{}
 	d.walk(root, reflect.TypeOf(filePolicy{}), "")
 	if len(d.errs) > 0 {
+		d.validatePartial(data)
 		return nil
 	}
 	// The structural walk has checked every key and type, so the strict decoder should find
@@ -125,6 +124,37 @@ func (d *decoder) parse(data []byte) *Policy {
 		return nil
 	}
 	return d.validate(&fp)
+}
+
+// validatePartial runs the value checks on a file that has structural problems too, so that one
+// run reports all of them. yaml.v3 fills what it can around type errors; a value problem is kept
+// only when it concerns no field that has a structural problem, because such a field decodes as
+// absent and would raise false alarms (a region whose image_ids is a string "selects nothing").
+func (d *decoder) validatePartial(data []byte) {
+	structural := d.errs
+	var fp filePolicy
+	_ = yaml.NewDecoder(bytes.NewReader(data)).Decode(&fp) // its errors are the walk's, already reported
+	d.errs = nil
+	d.validate(&fp)
+	values := d.errs
+	d.errs = structural
+	for _, v := range values {
+		related := false
+		for _, s := range structural {
+			if nested(s.Field, v.Field) || nested(v.Field, s.Field) {
+				related = true
+				break
+			}
+		}
+		if !related {
+			d.errs = append(d.errs, v)
+		}
+	}
+}
+
+// nested reports whether field b is field a or lies inside it.
+func nested(a, b string) bool {
+	return a == "" || a == b || strings.HasPrefix(b, a+".") || strings.HasPrefix(b, a+"[")
 }
 
 // document parses the bytes into a tree and returns the content of its one document.
@@ -305,7 +335,10 @@ func (d *decoder) walk(n *yaml.Node, t reflect.Type, field string) {
 			return
 		}
 		d.mapping(n, field, func(key string, k, v *yaml.Node) {
-			d.keys[join(field, key)] = k
+			// The only maps in the schema are tags, and ECS has no tag with an empty key.
+			if key == "" {
+				d.errorf(k, field, "tag key is empty")
+			}
 			d.walk(v, t.Elem(), join(field, key))
 		})
 	case reflect.Slice:

@@ -154,13 +154,8 @@ func (d *decoder) glob(field, g string) bool {
 	return true
 }
 
-// tags checks a map of tags: keys must be non-empty. Values may be empty, as ECS allows.
-func (d *decoder) tags(field string, tags map[string]string) map[string]string {
-	for _, k := range sortedKeys(tags) {
-		if k == "" {
-			d.errorf(d.keys[join(field, k)], field, "tag key is empty")
-		}
-	}
+// tags copies a map of tags; the walk has checked its keys. Values may be empty, as ECS allows.
+func (d *decoder) tags(tags map[string]string) map[string]string {
 	if tags == nil {
 		return nil
 	}
@@ -178,7 +173,7 @@ func (d *decoder) selector(field string, fs *fileSelect) *Selector {
 	if hasName {
 		d.glob(field+".name", fs.Name)
 	}
-	s.Tags = d.tags(field+".tags", fs.Tags)
+	s.Tags = d.tags(fs.Tags)
 	if _, ok := d.nodes[field+".older_than"]; ok {
 		dur, err := ParseDuration(fs.OlderThan)
 		if err != nil {
@@ -230,7 +225,7 @@ func (d *decoder) protect(field string, fp *fileProtect) Protect {
 		return p
 	}
 	p.ImageIDs = d.imageIDs(field+".image_ids", fp.ImageIDs)
-	p.Tags = d.tags(field+".tags", fp.Tags)
+	p.Tags = d.tags(fp.Tags)
 	p.Names = d.globs(field+".names", fp.Names)
 	return p
 }
