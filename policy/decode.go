@@ -57,6 +57,8 @@ type decoder struct {
 	file  string
 	errs  []*Error
 	nodes map[string]*yaml.Node // field path -> value node, for placing validation errors
+	// broken are the fields with structural problems, which decode as absent; see validatePartial.
+	broken []string
 }
 
 // errorf records a problem at a node.
@@ -132,6 +134,9 @@ func (d *decoder) parse(data []byte) *Policy {
 // absent and would raise false alarms (a region whose image_ids is a string "selects nothing").
 func (d *decoder) validatePartial(data []byte) {
 	structural := d.errs
+	for _, e := range structural {
+		d.broken = append(d.broken, e.Field)
+	}
 	var fp filePolicy
 	_ = yaml.NewDecoder(bytes.NewReader(data)).Decode(&fp) // its errors are the walk's, already reported
 	d.errs = nil
@@ -140,8 +145,8 @@ func (d *decoder) validatePartial(data []byte) {
 	d.errs = structural
 	for _, v := range values {
 		related := false
-		for _, s := range structural {
-			if nested(s.Field, v.Field) || nested(v.Field, s.Field) {
+		for _, b := range d.broken {
+			if nested(b, v.Field) || nested(v.Field, b) {
 				related = true
 				break
 			}
@@ -397,6 +402,8 @@ func (d *decoder) mapping(n *yaml.Node, field string, f func(key string, k, v *y
 			continue
 		}
 		if first, ok := seen[k.Value]; ok {
+			// yaml.v3 decodes nothing of a mapping with a duplicate key.
+			d.broken = append(d.broken, field)
 			d.errorf(k, join(field, k.Value), "duplicate key, first at %d:%d", first.Line, first.Column)
 			continue
 		}
