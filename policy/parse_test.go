@@ -98,7 +98,7 @@ var parseErrorTests = []struct {
 	{"duplicate_key", "version: 1\nversion: 1\nregions:\n  - region: cn-hangzhou\n    image_ids: [m-a]\n",
 		"p.yaml:2:1: field version: duplicate key, first at 1:1"},
 	{"all_reported", "version: 1\nregions:\n  - region: cn-hangzhou\n    image_ids: [m-a]\n    force: on\n  - region: cn-shanghai\n    select: {name: ci-*, older_than: 30x}\nlimits: {max_deletions: 0}\n",
-		"p.yaml:5:12: field regions[0].force: want true or false, found string \"on\"\np.yaml:7:41: field regions[1].select.older_than: \"30x\" is not a duration (use m, h, d or w)\np.yaml:8:25: field limits.max_deletions: 0 is ambiguous (no deletions, or no limit?): use at least 1, or leave the key out for no limit"},
+		"p.yaml:5:12: field regions[0].force: want true or false, found string \"on\"\np.yaml:7:38: field regions[1].select.older_than: \"30x\" is not a duration (use m, h, d or w)\np.yaml:8:25: field limits.max_deletions: 0 is ambiguous (no deletions, or no limit?): use at least 1, or leave the key out for no limit"},
 	{"unknown_field", "version: 1\nregions:\n  - region: cn-hangzhou\n    selct:\n      name: ci-*\n",
 		"p.yaml:4:5: field regions[0].selct: unknown field (want one of region, image_ids, select, force, protect)"},
 	{"bad_duration", "version: 1\nregions:\n  - region: cn-hangzhou\n    select:\n      name: ci-*\n      older_than: 30x\n",
