@@ -101,6 +101,10 @@ func (d *decoder) parse(data []byte) *Policy {
 		d.errorf(nil, "", "policy is larger than %d bytes", MaxFileSize)
 		return nil
 	}
+	if separators(data) > maxSeparators {
+		d.errorf(nil, "", "policy has too many YAML elements (more than %d separators)", maxSeparators)
+		return nil
+	}
 	root := d.document(data)
 	if root == nil {
 		return nil
@@ -191,6 +195,20 @@ func (d *decoder) document(data []byte) *yaml.Node {
 		return nil
 	}
 	return doc.Content[0]
+}
+
+// separators counts the bytes that can start or delimit a YAML node: flow indicators, block
+// indicators and line breaks. Almost every node needs at least one of its own, so the count is a
+// cheap upper estimate of the tree's size that needs no parsing; a real policy has far fewer.
+func separators(data []byte) int {
+	n := 0
+	for _, c := range data {
+		switch c {
+		case ',', '[', ']', '{', '}', ':', '-', '?', '\n':
+			n++
+		}
+	}
+	return n
 }
 
 // yamlLine matches the position yaml.v3 puts in its messages.

@@ -27,6 +27,10 @@ const (
 	// enough for a one-off list of tens of thousands of image ids, and low enough that a
 	// "billion laughs" file of nested aliases is refused before anything decodes it.
 	MaxNodes = 100_000
+	// maxSeparators bounds the bytes that delimit YAML nodes (see separators), checked before
+	// the YAML library builds its tree. The library spends about 250 bytes per node, so a dense
+	// 1 MiB file ("a,a,a,...") would take over 100 MiB before MaxNodes could be counted.
+	maxSeparators = 250_000
 )
 
 // Defaults and ranges of the top-level settings.
