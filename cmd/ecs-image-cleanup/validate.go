@@ -1,6 +1,100 @@
 package main
 
-import "io"
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
 
-// cmdValidate is a placeholder until the policy package lands.
-func cmdValidate(args []string, stdout, stderr io.Writer) int { return exitUsage }
+	"github.com/ecs-image-cleanup/ecs-image-cleanup/policy"
+)
+
+const validateUsage = `usage: ecs-image-cleanup validate --policy FILE
+
+Check a policy file offline: no credentials, no network. Prints a one-line summary and exits 0
+when the policy is valid; prints every problem, FILE:LINE:COL first, and exits 1 when it is not.
+
+flags:
+`
+
+// cmdValidate checks a policy file without touching the cloud, so that CI can gate a policy
+// change before any job runs it.
+func cmdValidate(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), validateUsage)
+		fs.PrintDefaults()
+	}
+	file := fs.String("policy", "", "the policy `FILE` to check")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage // the flag package has printed the error and the usage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "ecs-image-cleanup validate: unexpected argument %q\n", fs.Arg(0))
+		fs.Usage()
+		return exitUsage
+	}
+	if *file == "" {
+		fmt.Fprintln(stderr, "ecs-image-cleanup validate: --policy is required")
+		fs.Usage()
+		return exitUsage
+	}
+	p, err := policy.Load(*file)
+	if err != nil {
+		var perrs *policy.Errors
+		if errors.As(err, &perrs) {
+			fmt.Fprintln(stderr, err)
+			fmt.Fprintf(stderr, "%s: %s\n", *file, countNoun(len(perrs.List), "problem"))
+		} else {
+			fmt.Fprintf(stderr, "ecs-image-cleanup validate: %v\n", err)
+		}
+		return exitUsage
+	}
+	fmt.Fprintln(stdout, validateSummary(p))
+	return exitOK
+}
+
+// validateSummary is the one line that says what a valid policy covers, so that a reviewer sees at a
+// glance whether a change widened it.
+func validateSummary(p *policy.Policy) string {
+	var ids, selectors int
+	var regions []string
+	for _, r := range p.Regions {
+		regions = append(regions, r.ID)
+		ids += len(r.ImageIDs)
+		if r.Select != nil {
+			selectors++
+		}
+	}
+	parts := []string{
+		fmt.Sprintf("%s (%s)", countNoun(len(p.Regions), "region"), strings.Join(regions, ", ")),
+		countNoun(ids, "explicit image id"),
+		countNoun(selectors, "selector"),
+		fmt.Sprintf("concurrency %d", p.Concurrency),
+	}
+	if n := p.Limits.MaxDeletions; n > 0 {
+		parts = append(parts, fmt.Sprintf("max_deletions %d", n))
+	}
+	if n := p.Limits.MaxDeletionPercent; n > 0 {
+		parts = append(parts, fmt.Sprintf("max_deletion_percent %d", n))
+	}
+	for _, r := range p.Regions {
+		if r.Force {
+			parts = append(parts, "force in "+r.ID)
+		}
+	}
+	return fmt.Sprintf("%s: ok: %s", p.File, strings.Join(parts, ", "))
+}
+
+// countNoun writes a count with its noun.
+func countNoun(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
