@@ -8,51 +8,57 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// adaptiveLimiter paces one region's calls of one action. It starts open (the concurrency limit
-// alone bounds the job) and learns the service's limit from its throttling answers: on a
-// throttle it drops to a fraction of the rate it was actually sending at, then climbs back
-// additively while answers come back clean (AIMD, as TCP does). Throttling limits are per account,
-// region and API, so each (region, action) pair has its own.
+// adaptiveLimiter paces one region's calls of one action. Throttling limits are per account,
+// region and API, and the service does not publish them, so the limiter learns them: it starts
+// open (the concurrency limit alone bounds the job) and looks at the answers one window at a
+// time. When the share of throttled answers in a window rises above the share it has seen at its
+// calmest (the background of throttles that come whatever the pace), it was sending too fast:
+// it drops to the rate that would have gone through, a little under. Otherwise it climbs back
+// a few percent a window. A throttle of every answer halves the pace each window, down to Min.
 type adaptiveLimiter struct {
-	mu       sync.Mutex
-	lim      *rate.Limiter
-	now      func() time.Time
-	cfg      RateConfig
-	open     bool      // no throttle seen yet: no pacing
-	cur      float64   // current rate, requests/s, when not open
-	lastCut  time.Time // last multiplicative decrease
-	lastGrow time.Time // last additive increase
-	sent     window    // requests sent, for the rate actually achieved
+	mu  sync.Mutex
+	lim *rate.Limiter
+	now func() time.Time
+	cfg RateConfig
+
+	open    bool    // no cut yet: no pacing
+	cur     float64 // pace in requests/s when not open
+	start   time.Time
+	ok, thr int       // answers in the current window
+	history []float64 // throttled shares of recent windows, oldest first
 }
 
 // RateConfig tunes the adaptive limiter. Zero fields take the defaults.
 type RateConfig struct {
-	Max      float64       // requests/s never exceeded; 0 = no fixed ceiling
-	Min      float64       // floor under total throttling; default 1
-	Decrease float64       // multiplicative factor on a throttle; default 0.7
-	Increase float64       // additive growth per second, as a share of the current rate; default 0.05
-	Cooldown time.Duration // at most one decrease per cooldown, so one burst of throttles counts once; default 500ms
+	Max    float64       // requests/s never exceeded; 0 = no fixed ceiling
+	Min    float64       // floor under total throttling; default 1
+	Window time.Duration // how long answers are gathered before a decision; default 1s
+	Grow   float64       // growth per calm window, as a share of the pace; default 0.05
 }
+
+const (
+	minAnswers  = 10   // a window with fewer answers decides nothing yet
+	cutMargin   = 0.03 // throttled share above the background that means "too fast"
+	historySize = 10   // windows remembered for the background share
+	headroom    = 0.97 // aim this much under the rate that went through
+)
 
 func (c RateConfig) withDefaults() RateConfig {
 	if c.Min <= 0 {
 		c.Min = 1
 	}
-	if c.Decrease <= 0 || c.Decrease >= 1 {
-		c.Decrease = 0.7
+	if c.Window <= 0 {
+		c.Window = time.Second
 	}
-	if c.Increase <= 0 {
-		c.Increase = 0.05
-	}
-	if c.Cooldown <= 0 {
-		c.Cooldown = 500 * time.Millisecond
+	if c.Grow <= 0 {
+		c.Grow = 0.05
 	}
 	return c
 }
 
 func newAdaptiveLimiter(cfg RateConfig, now func() time.Time) *adaptiveLimiter {
 	cfg = cfg.withDefaults()
-	l := &adaptiveLimiter{cfg: cfg, now: now, open: cfg.Max <= 0}
+	l := &adaptiveLimiter{cfg: cfg, now: now, open: cfg.Max <= 0, start: now()}
 	if l.open {
 		l.lim = rate.NewLimiter(rate.Inf, 1)
 	} else {
@@ -63,22 +69,12 @@ func newAdaptiveLimiter(cfg RateConfig, now func() time.Time) *adaptiveLimiter {
 }
 
 func burstFor(r float64) int {
-	b := int(r / 20)
-	if b < 1 {
-		b = 1
-	}
-	return b
+	return max(1, int(r/20))
 }
 
 // Wait blocks until a request may be sent or ctx ends.
 func (l *adaptiveLimiter) Wait(ctx context.Context) error {
-	if err := l.lim.Wait(ctx); err != nil {
-		return err
-	}
-	l.mu.Lock()
-	l.sent.add(l.now())
-	l.mu.Unlock()
-	return nil
+	return l.lim.Wait(ctx)
 }
 
 // Rate is the current pace in requests/s; 0 means unpaced.
@@ -92,81 +88,64 @@ func (l *adaptiveLimiter) Rate() float64 {
 }
 
 // Throttled records a throttling answer.
-func (l *adaptiveLimiter) Throttled() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	now := l.now()
-	if !l.lastCut.IsZero() && now.Sub(l.lastCut) < l.cfg.Cooldown {
-		return
-	}
-	base := l.cur
-	if achieved := l.sent.rate(now); l.open || achieved < base {
-		base = achieved
-	}
-	l.open = false
-	l.set(base * l.cfg.Decrease)
-	l.lastCut, l.lastGrow = now, now
-}
+func (l *adaptiveLimiter) Throttled() { l.record(true) }
 
 // Succeeded records an answer that was not a throttle.
-func (l *adaptiveLimiter) Succeeded() {
+func (l *adaptiveLimiter) Succeeded() { l.record(false) }
+
+func (l *adaptiveLimiter) record(throttled bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.open {
-		return
+	if throttled {
+		l.thr++
+	} else {
+		l.ok++
 	}
 	now := l.now()
-	dt := now.Sub(l.lastGrow).Seconds()
-	if dt < 0.1 {
+	elapsed := now.Sub(l.start)
+	n := l.ok + l.thr
+	if elapsed < l.cfg.Window || (n < minAnswers && l.thr < n) {
 		return
 	}
-	l.lastGrow = now
-	l.set(l.cur * (1 + l.cfg.Increase*dt))
+	share := float64(l.thr) / float64(n)
+	achieved := float64(n) / elapsed.Seconds()
+	background := 0.0
+	if len(l.history) > 0 {
+		background = l.history[0]
+		for _, s := range l.history[1:] {
+			background = min(background, s)
+		}
+	}
+	switch {
+	case share > 0.5:
+		// Most answers are throttles: back off hard, whatever the background.
+		l.set(min(l.paced(achieved), achieved) / 2)
+	case share > background+cutMargin:
+		l.set(achieved * (1 - (share - background)) * headroom)
+	case !l.open:
+		l.set(l.cur * (1 + l.cfg.Grow))
+	}
+	l.history = append(l.history, share)
+	if len(l.history) > historySize {
+		l.history = l.history[1:]
+	}
+	l.start, l.ok, l.thr = now, 0, 0
+}
+
+func (l *adaptiveLimiter) paced(achieved float64) float64 {
+	if l.open {
+		return achieved
+	}
+	return l.cur
 }
 
 func (l *adaptiveLimiter) set(r float64) {
-	if r < l.cfg.Min {
-		r = l.cfg.Min
+	r = max(r, l.cfg.Min)
+	if l.cfg.Max > 0 {
+		r = min(r, l.cfg.Max)
 	}
-	if l.cfg.Max > 0 && r > l.cfg.Max {
-		r = l.cfg.Max
-	}
+	l.open = false
 	l.cur = r
 	l.lim.SetLimit(rate.Limit(r))
 	l.lim.SetBurst(burstFor(r))
-}
-
-// window counts events over the last second in ten buckets of 100 ms.
-type window struct {
-	buckets [10]int
-	last    int64 // index (unix time in 100 ms units) of the newest bucket
-}
-
-func (w *window) advance(t time.Time) int64 {
-	idx := t.UnixMilli() / 100
-	if gap := idx - w.last; gap > 0 {
-		if gap > int64(len(w.buckets)) {
-			gap = int64(len(w.buckets))
-		}
-		for i := int64(1); i <= gap; i++ {
-			w.buckets[(w.last+i)%int64(len(w.buckets))] = 0
-		}
-		w.last = idx
-	}
-	return idx
-}
-
-func (w *window) add(t time.Time) {
-	idx := w.advance(t)
-	w.buckets[idx%int64(len(w.buckets))]++
-}
-
-// rate is the events per second over the last second.
-func (w *window) rate(t time.Time) float64 {
-	w.advance(t)
-	n := 0
-	for _, c := range w.buckets {
-		n += c
-	}
-	return float64(n)
 }

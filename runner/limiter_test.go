@@ -9,50 +9,68 @@ type fakeClock struct{ t time.Time }
 
 func (c *fakeClock) now() time.Time { return c.t }
 
-func TestAdaptiveLimiterStartsOpenAndCutsOnThrottle(t *testing.T) {
+// feed records one window of answers at rate perSecond, with the given throttled share.
+func feed(l *adaptiveLimiter, clk *fakeClock, perSecond int, share float64) {
+	step := time.Second / time.Duration(perSecond)
+	thr := int(float64(perSecond) * share)
+	for i := 0; i < perSecond; i++ {
+		clk.t = clk.t.Add(step)
+		if i < thr {
+			l.Throttled()
+		} else {
+			l.Succeeded()
+		}
+	}
+}
+
+func TestAdaptiveLimiterSettlesUnderARealLimit(t *testing.T) {
 	clk := &fakeClock{t: time.Unix(1_700_000_000, 0)}
 	l := newAdaptiveLimiter(RateConfig{}, clk.now)
 	if l.Rate() != 0 {
 		t.Fatalf("a new limiter paces at %v, want open", l.Rate())
 	}
-	// 300 requests in the last second, then a throttle: the pace drops below what was sent.
-	for i := 0; i < 300; i++ {
-		l.sent.add(clk.t.Add(-time.Duration(i) * 3 * time.Millisecond))
+	const limit = 200.0
+	// Sending at 400/s into a 200/s limit: half the answers are throttles.
+	sendAt := 400.0
+	for i := 0; i < 60; i++ {
+		share := 0.0
+		if sendAt > limit {
+			share = (sendAt - limit) / sendAt
+		}
+		feed(l, clk, int(sendAt), share)
+		sendAt = l.Rate()
 	}
-	l.Throttled()
-	if got := l.Rate(); got < 150 || got > 300*0.7+1 {
-		t.Fatalf("after a throttle at 300/s the pace is %v, want about 210", got)
+	if got := l.Rate(); got < 0.85*limit || got > 1.06*limit {
+		t.Fatalf("settled at %.0f/s under a %.0f/s limit", got, limit)
 	}
-	first := l.Rate()
-	// More throttles within the cooldown count once.
-	l.Throttled()
-	l.Throttled()
-	if l.Rate() != first {
-		t.Fatalf("throttles within the cooldown cut again: %v -> %v", first, l.Rate())
+}
+
+func TestAdaptiveLimiterIgnoresBackgroundThrottling(t *testing.T) {
+	clk := &fakeClock{t: time.Unix(1_700_000_000, 0)}
+	l := newAdaptiveLimiter(RateConfig{Max: 300}, clk.now)
+	// 10% of answers are throttles whatever the pace: slowing down would not help.
+	for i := 0; i < 30; i++ {
+		feed(l, clk, max(int(l.Rate()), 10), 0.10)
 	}
-	// Clean answers make it climb back, a little per second.
-	for i := 0; i < 20; i++ {
-		clk.t = clk.t.Add(500 * time.Millisecond)
-		l.Succeeded()
-	}
-	if l.Rate() <= first {
-		t.Fatalf("clean answers did not raise the pace: %v", l.Rate())
+	if got := l.Rate(); got < 250 {
+		t.Fatalf("random 10%% throttling drove the pace down to %.0f/s", got)
 	}
 }
 
 func TestAdaptiveLimiterFloorUnderTotalThrottling(t *testing.T) {
 	clk := &fakeClock{t: time.Unix(1_700_000_000, 0)}
 	l := newAdaptiveLimiter(RateConfig{Max: 500}, clk.now)
-	for i := 0; i < 100; i++ {
-		clk.t = clk.t.Add(time.Second)
-		l.Throttled()
+	for i := 0; i < 40; i++ {
+		for j := 0; j < 20; j++ {
+			clk.t = clk.t.Add(time.Second / 10)
+			l.Throttled()
+		}
 	}
 	if got := l.Rate(); got != 1 {
 		t.Fatalf("under total throttling the pace is %v/s, want the floor of 1/s", got)
 	}
-	for i := 0; i < 1000; i++ {
-		clk.t = clk.t.Add(time.Second)
-		l.Succeeded()
+	for i := 0; i < 300; i++ {
+		feed(l, clk, max(int(l.Rate()), 10), 0)
 	}
 	if got := l.Rate(); got != 500 {
 		t.Fatalf("the pace climbed to %v, want it capped at Max 500", got)

@@ -35,9 +35,10 @@ func (r *Runner) phase(ctx context.Context, g *errgroup.Group, items []*item, dr
 }
 
 type answer struct {
-	it  *item
-	res ecs.Result
-	err *ecs.Error
+	it      *item
+	res     ecs.Result
+	err     *ecs.Error
+	notSent bool // the run or the region stopped before the request was sent
 }
 
 // dispatch owns one region's items for one phase. Attempts run in the errgroup; their answers
@@ -75,14 +76,32 @@ func (r *Runner) dispatch(ctx context.Context, g *errgroup.Group, rs *regionStat
 			it.attempts++
 			r.mu.Unlock()
 			g.Go(func() error {
+				// The slot may have come free after a stop: check once more, at the last moment.
+				if r.halted(ctx, rs) {
+					answers <- answer{it: it, notSent: true}
+					return nil
+				}
 				res, err := r.cfg.API.DeleteImage(reqCtx, it.region, it.id, it.force, dry)
-				answers <- answer{it: it, res: res, err: asECSError(err)}
+				a := answer{it: it, res: res, err: asECSError(err)}
+				if a.err != nil && a.err.Class == ecs.ClassDryRunIgnored {
+					// Stop every other worker before this answer even reaches the dispatcher.
+					r.fatal(dryRunFault(it))
+				}
+				answers <- a
 				return nil
 			})
 		case a := <-answers:
 			r.mu.Lock()
 			a.it.inflight = false
+			if a.notSent {
+				a.it.attempts--
+			}
 			r.mu.Unlock()
+			if a.notSent {
+				r.stopped(ctx, rs, a.it)
+				pending--
+				continue
+			}
 			delay, retry := r.handle(rs, lim, a, dry)
 			if !retry {
 				pending--
@@ -101,6 +120,20 @@ func (r *Runner) dispatch(ctx context.Context, g *errgroup.Group, rs *regionStat
 			}()
 		}
 	}
+}
+
+// halted reports whether no new request may start in the region.
+func (r *Runner) halted(ctx context.Context, rs *regionState) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return rs.stopped || r.fault != ""
+}
+
+func dryRunFault(it *item) string {
+	return fmt.Sprintf("the service answered a DryRun DeleteImage of %s in %s with success: it did not honour DryRun and may have deleted the image; nothing more was sent", it.id, it.region)
 }
 
 // stopped finishes an item that must not be sent because the run or its region stopped, and
@@ -159,7 +192,7 @@ func (r *Runner) handle(rs *regionState, lim *adaptiveLimiter, a answer, dry boo
 	}
 	switch e.Class {
 	case ecs.ClassDryRunIgnored:
-		msg := fmt.Sprintf("the service answered a DryRun DeleteImage of %s in %s with success: it did not honour DryRun and may have deleted the image; nothing more was sent", it.id, it.region)
+		msg := dryRunFault(it)
 		r.finish(it, report.Failed, CodeDryRunNotHonoured, msg)
 		r.fatal(msg)
 	case ecs.ClassBlocked:

@@ -1,0 +1,255 @@
+package runner_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ecs-image-cleanup/ecs-image-cleanup/ecs"
+	"github.com/ecs-image-cleanup/ecs-image-cleanup/ecs/ecstest"
+	"github.com/ecs-image-cleanup/ecs-image-cleanup/report"
+	"github.com/ecs-image-cleanup/ecs-image-cleanup/runner"
+)
+
+// simpleState is n deletable images in each region.
+func simpleState(n int, regions ...string) *ecstest.State {
+	st := &ecstest.State{Regions: map[string]*ecstest.Region{}}
+	for i, r := range regions {
+		st.Regions[r] = &ecstest.Region{Images: ecstest.GenerateImages(n, fmt.Sprintf("r%d", i), now.Add(-90*24*time.Hour))}
+	}
+	return st
+}
+
+func simplePolicy(concurrency int, extra string, regions ...string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "version: 1\nconcurrency: %d\nregions:\n", concurrency)
+	for _, r := range regions {
+		fmt.Fprintf(&b, "  - region: %s\n    select:\n      older_than: 30d\n", r)
+	}
+	b.WriteString(extra)
+	return b.String()
+}
+
+func realDeletes(srv *ecstest.Server) map[string]int {
+	m := map[string]int{}
+	for _, c := range srv.Calls() {
+		if c.Action == "DeleteImage" && !c.DryRun {
+			m[c.Region+"/"+c.ImageID]++
+		}
+	}
+	return m
+}
+
+// checkAgainstEmulator asserts that the report and the emulator agree: every image the
+// emulator no longer has was reported deleted, and every image reported deleted is gone.
+func checkAgainstEmulator(t *testing.T, rep *report.Report, srv *ecstest.Server, st *ecstest.State) {
+	t.Helper()
+	reported := map[string]report.Outcome{}
+	for _, e := range rep.Images {
+		reported[e.Region+"/"+e.ImageID] = e.Outcome
+	}
+	for region, reg := range st.Regions {
+		for _, img := range reg.Images {
+			key := region + "/" + img.ID
+			_, exists := srv.Image(region, img.ID)
+			if !exists && reported[key] != report.Deleted {
+				t.Errorf("%s was deleted in the emulator but reported %q", key, reported[key])
+			}
+			if exists && reported[key] == report.Deleted {
+				t.Errorf("%s reported deleted but still exists", key)
+			}
+		}
+	}
+}
+
+func TestGuardMaxDeletionsAbortsBeforeAnyDelete(t *testing.T) {
+	st := simpleState(30, "cn-hangzhou")
+	h := newHarness(t, st, ecstest.Options{}, simplePolicy(4, "limits:\n  max_deletions: 10\n", "cn-hangzhou"))
+	rep := h.run(t, runner.Apply, nil)
+	if rep.Status != report.StatusAborted {
+		t.Fatalf("status %s, want aborted", rep.Status)
+	}
+	if n := len(realDeletes(h.srv)); n != 0 {
+		t.Fatalf("%d real deletes after a guard abort", n)
+	}
+	if rep.Summary.NotAttempted != 30 || !strings.Contains(rep.Fault, "max_deletions") {
+		t.Errorf("summary %+v fault %q", rep.Summary, rep.Fault)
+	}
+	for _, e := range rep.Images {
+		if e.Code != runner.CodeMaxDeletions {
+			t.Errorf("%s: code %q, want %s", e.ImageID, e.Code, runner.CodeMaxDeletions)
+		}
+	}
+}
+
+func TestGuardMaxDeletionPercent(t *testing.T) {
+	st := simpleState(10, "cn-hangzhou")
+	// 10 more own images that the selector does not take: 10 of 20 is 50%.
+	for _, img := range ecstest.GenerateImages(10, "young", now.Add(-time.Hour)) {
+		st.Regions["cn-hangzhou"].Images = append(st.Regions["cn-hangzhou"].Images, img)
+	}
+	h := newHarness(t, st, ecstest.Options{}, simplePolicy(4, "limits:\n  max_deletion_percent: 40\n", "cn-hangzhou"))
+	if rep := h.run(t, runner.Apply, nil); rep.Status != report.StatusAborted || len(realDeletes(h.srv)) != 0 {
+		t.Fatalf("status %s, %d real deletes; want aborted and none", rep.Status, len(realDeletes(h.srv)))
+	}
+	h = newHarness(t, st, ecstest.Options{}, simplePolicy(4, "limits:\n  max_deletion_percent: 50\n", "cn-hangzhou"))
+	if rep := h.run(t, runner.Apply, nil); rep.Status != report.StatusCompleted || rep.Summary.Deleted != 10 {
+		t.Fatalf("at exactly the limit: status %s, %+v", rep.Status, rep.Summary)
+	}
+}
+
+func TestNotConfirmedDeletesNothing(t *testing.T) {
+	st := simpleState(5, "cn-hangzhou")
+	h := newHarness(t, st, ecstest.Options{}, simplePolicy(4, "", "cn-hangzhou"))
+	var asked map[string]int
+	rep := h.run(t, runner.Apply, func(c *runner.Config) {
+		c.Confirm = func(m map[string]int) bool { asked = m; return false }
+	})
+	if asked["cn-hangzhou"] != 5 {
+		t.Errorf("confirmation showed %v, want 5 in cn-hangzhou", asked)
+	}
+	if rep.Status != report.StatusAborted || len(realDeletes(h.srv)) != 0 || rep.Summary.NotAttempted != 5 {
+		t.Fatalf("status %s, %d real deletes, %+v", rep.Status, len(realDeletes(h.srv)), rep.Summary)
+	}
+}
+
+func TestDryRunNotHonouredStopsAtOnce(t *testing.T) {
+	st := simpleState(20, "cn-hangzhou")
+	h := newHarness(t, st, ecstest.Options{IgnoreDryRun: true}, simplePolicy(1, "", "cn-hangzhou"))
+	rep := h.run(t, runner.Plan, nil)
+	var deletes int
+	for _, c := range h.srv.Calls() {
+		if c.Action == "DeleteImage" {
+			deletes++
+		}
+	}
+	if deletes != 1 {
+		t.Errorf("%d DeleteImage requests, want exactly the one that revealed the fault", deletes)
+	}
+	if rep.Fault == "" || rep.Summary.Failed != 1 || rep.ByCode[runner.CodeDryRunNotHonoured] != 1 || rep.Summary.NotAttempted != 19 {
+		t.Errorf("fault %q summary %+v by_code %v", rep.Fault, rep.Summary, rep.ByCode)
+	}
+}
+
+func TestForceOnlyWhenThePolicySaysSo(t *testing.T) {
+	st := simpleState(3, "cn-hangzhou")
+	st.Regions["cn-hangzhou"].Instances = []ecstest.Instance{{ID: "i-1", ImageID: st.Regions["cn-hangzhou"].Images[0].ID, Status: "Running"}}
+	pol := "version: 1\nregions:\n  - region: cn-hangzhou\n    force: true\n    select:\n      older_than: 30d\n"
+	h := newHarness(t, st, ecstest.Options{}, pol)
+	rep := h.run(t, runner.Apply, nil)
+	if rep.Summary.Deleted != 3 {
+		t.Fatalf("with force: true, %+v", rep.Summary)
+	}
+	for _, c := range h.srv.Calls() {
+		if c.Action == "DeleteImage" && !c.Force {
+			t.Errorf("DeleteImage of %s without Force though the policy says force: true", c.ImageID)
+		}
+	}
+}
+
+func TestRetriesThroughThrottlingErrorsAndDrops(t *testing.T) {
+	regions := []string{"cn-hangzhou", "cn-beijing"}
+	st := simpleState(300, regions...)
+	h := newHarness(t, st, ecstest.Options{Seed: 7, Faults: map[string]ecstest.Faults{
+		"DeleteImage":    {ThrottleRatio: 0.1, InternalErrorRatio: 0.05, UnavailableRatio: 0.03, DropAfterDeleteRatio: 0.05},
+		"DescribeImages": {ThrottleRatio: 0.1, InternalErrorRatio: 0.05},
+	}}, simplePolicy(16, "", regions...))
+	rep := h.run(t, runner.Apply, func(c *runner.Config) { c.Retry.MaxAttempts = 8 })
+	if rep.Summary.Deleted != 600 || rep.Summary.Failed != 0 {
+		t.Fatalf("summary %+v by_code %v", rep.Summary, rep.ByCode)
+	}
+	for key, n := range realDeletes(h.srv) {
+		_ = n
+		region, id, _ := strings.Cut(key, "/")
+		if _, ok := h.srv.Image(region, id); ok {
+			t.Errorf("%s still exists", key)
+		}
+	}
+	var dropped, nonce int
+	for _, c := range h.srv.Calls() {
+		if c.Dropped {
+			dropped++
+		}
+		if c.Code == "SignatureNonceUsed" {
+			nonce++
+		}
+	}
+	if dropped == 0 {
+		t.Error("no connection was dropped: the test does not exercise unknown results")
+	}
+	if nonce != 0 {
+		t.Errorf("%d requests reused a nonce: a retry must be a fresh request", nonce)
+	}
+	checkAgainstEmulator(t, rep, h.srv, st)
+}
+
+func TestBlockedAndNotFoundAreNotRetried(t *testing.T) {
+	st := simpleState(4, "cn-hangzhou")
+	reg := st.Regions["cn-hangzhou"]
+	reg.Images[0].SharedWith = []string{"1111"}
+	pol := simplePolicy(2, "", "cn-hangzhou")
+	h := newHarness(t, st, ecstest.Options{}, pol)
+	rep := h.run(t, runner.Apply, nil)
+	for _, e := range rep.Images {
+		if e.ImageID == reg.Images[0].ID && (e.Outcome != report.Blocked || e.Attempts != 1) {
+			t.Errorf("shared image: %s after %d attempts, want blocked after 1", e.Outcome, e.Attempts)
+		}
+	}
+}
+
+// cancelAfter wraps the real client and cancels the run when the nth DeleteImage is sent.
+type cancelAfter struct {
+	*ecs.Client
+	n      int64
+	sent   atomic.Int64
+	cancel context.CancelFunc
+	at     atomic.Int64
+}
+
+func (c *cancelAfter) DeleteImage(ctx context.Context, region, id string, force, dry bool) (ecs.Result, error) {
+	if c.sent.Add(1) == c.n {
+		// The signal arrives as this request leaves: it is in flight, the last one to start.
+		c.at.Store(time.Now().UnixNano())
+		c.cancel()
+	}
+	return c.Client.DeleteImage(ctx, region, id, force, dry)
+}
+
+// TestInterruptedRunMatchesEmulator cancels apply at points of both phases: no request starts
+// after the cancellation, and the report agrees with what the emulator did.
+func TestInterruptedRunMatchesEmulator(t *testing.T) {
+	for _, after := range []int64{1, 30, 61, 75, 100} { // 60 dry runs, then 60 deletes
+		t.Run(fmt.Sprint(after), func(t *testing.T) {
+			st := simpleState(60, "cn-hangzhou")
+			h := newHarness(t, st, ecstest.Options{Faults: map[string]ecstest.Faults{"*": {Latency: 5 * time.Millisecond}}}, simplePolicy(4, "", "cn-hangzhou"))
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			api := &cancelAfter{Client: h.client, n: after, cancel: cancel}
+			cfg := runner.Config{Command: runner.Apply, Policy: h.pol, PolicyBytes: h.data, API: api, Now: func() time.Time { return now }}
+			rep, err := runner.New(cfg).Run(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkSums(t, rep)
+			if rep.Status != report.StatusInterrupted {
+				t.Fatalf("status %s, want interrupted", rep.Status)
+			}
+			if sent := api.sent.Load(); sent != after {
+				t.Errorf("%d DeleteImage requests were sent; the cancellation came with number %d", sent, after)
+			}
+			at := time.Unix(0, api.at.Load())
+			for _, c := range h.srv.Calls() {
+				if c.Start.After(at.Add(2 * time.Millisecond)) {
+					t.Errorf("a %s request reached the emulator %s after the cancellation", c.Action, c.Start.Sub(at))
+				}
+			}
+			checkAgainstEmulator(t, rep, h.srv, st)
+			if rep.Summary.NotAttempted == 0 {
+				t.Error("nothing was left not_attempted")
+			}
+		})
+	}
+}
