@@ -77,4 +77,3 @@ func trackPeakHeap() func() uint64 {
 		return peak.Load()
 	}
 }
-
