@@ -197,6 +197,11 @@ func (r *Runner) Run(ctx context.Context) (*report.Report, error) {
 	r.log.Info("selected", zap.Int("images", len(r.items)), zap.Int("to_check", len(open)))
 
 	r.phase(ctx, g, open, true)
+	if r.cfg.Command == Plan {
+		if code, msg := r.limitBreach(r.wouldDelete()); code != "" {
+			r.warn("apply would abort (" + code + "): " + msg)
+		}
+	}
 	if r.cfg.Command == Apply && ctx.Err() == nil {
 		passed := r.passedItems()
 		if r.guard(passed) && r.confirm(passed) {
@@ -291,6 +296,18 @@ func (r *Runner) openItems() []*item {
 	return out
 }
 
+func (r *Runner) wouldDelete() []*item {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []*item
+	for _, it := range r.items {
+		if it.outcome == report.WouldDelete {
+			out = append(out, it)
+		}
+	}
+	return out
+}
+
 func (r *Runner) passedItems() []*item {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -335,26 +352,33 @@ func (r *Runner) warn(msg string) {
 	r.log.Warn(msg)
 }
 
-// guard applies the policy's limits between the phases. It reports false, and leaves every
-// passed image not_attempted, when a limit would be exceeded.
-func (r *Runner) guard(passed []*item) bool {
-	perRegion := countByRegion(passed)
+// limitBreach checks the policy's limits against the images that would be deleted and
+// returns our code and a message for the first one broken, or "" when none is.
+func (r *Runner) limitBreach(toDelete []*item) (code, msg string) {
+	perRegion := countByRegion(toDelete)
 	counts := make([]policy.Count, 0, len(perRegion))
 	for _, name := range sortedKeys(perRegion) {
 		counts = append(counts, policy.Count{Region: name, Selected: perRegion[name], Owned: r.region(name).ownCount})
 	}
-	code, msg := "", ""
 	var le *policy.LimitError
 	if err := r.cfg.Policy.CheckLimits(counts); errors.As(err, &le) {
 		code = CodeMaxDeletions
 		if le.Limit == "limits.max_deletion_percent" {
 			code = CodeMaxDeletionPercent
 		}
-		msg = le.Error() + ": nothing deleted"
+		return code, le.Error()
 	}
+	return "", ""
+}
+
+// guard applies the policy's limits between the phases. It reports false, and leaves every
+// passed image not_attempted, when a limit would be exceeded.
+func (r *Runner) guard(passed []*item) bool {
+	code, msg := r.limitBreach(passed)
 	if code == "" {
 		return true
 	}
+	msg += ": nothing deleted"
 	r.mu.Lock()
 	r.fault = msg
 	r.mu.Unlock()
