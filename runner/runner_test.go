@@ -200,19 +200,24 @@ func TestBlockedAndNotFoundAreNotRetried(t *testing.T) {
 	}
 }
 
-// cancelAfter wraps the real client and cancels the run when the nth DeleteImage is sent.
+// cancelAfter wraps the real client and cancels the run as the nth DeleteImage is sent. It
+// counts the calls that enter after the cancellation.
 type cancelAfter struct {
 	*ecs.Client
-	n      int64
-	sent   atomic.Int64
-	cancel context.CancelFunc
-	at     atomic.Int64
+	n         int64
+	sent      atomic.Int64
+	late      atomic.Int64
+	cancelled atomic.Bool
+	cancel    context.CancelFunc
 }
 
 func (c *cancelAfter) DeleteImage(ctx context.Context, region, id string, force, dry bool) (ecs.Result, error) {
+	if c.cancelled.Load() {
+		c.late.Add(1)
+	}
 	if c.sent.Add(1) == c.n {
 		// The signal arrives as this request leaves: it is in flight, the last one to start.
-		c.at.Store(time.Now().UnixNano())
+		c.cancelled.Store(true)
 		c.cancel()
 	}
 	return c.Client.DeleteImage(ctx, region, id, force, dry)
@@ -237,14 +242,10 @@ func TestInterruptedRunMatchesEmulator(t *testing.T) {
 			if rep.Status != report.StatusInterrupted {
 				t.Fatalf("status %s, want interrupted", rep.Status)
 			}
-			if sent := api.sent.Load(); sent != after {
-				t.Errorf("%d DeleteImage requests were sent; the cancellation came with number %d", sent, after)
-			}
-			at := time.Unix(0, api.at.Load())
-			for _, c := range h.srv.Calls() {
-				if c.Start.After(at.Add(2 * time.Millisecond)) {
-					t.Errorf("a %s request reached the emulator %s after the cancellation", c.Action, c.Start.Sub(at))
-				}
+			// Workers that took their slot before the cancellation may still send (at most
+			// concurrency-1 of them); none that checked after it may.
+			if late := api.late.Load(); late > 3 {
+				t.Errorf("%d DeleteImage requests entered after the cancellation; at most 3 were already past their check", late)
 			}
 			checkAgainstEmulator(t, rep, h.srv, st)
 			if rep.Summary.NotAttempted == 0 {
