@@ -1,0 +1,90 @@
+package main
+
+import (
+	"bytes"
+	"context"
+
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ecs-image-cleanup/ecs-image-cleanup/ecs/ecstest"
+)
+
+// withTerminal makes run believe a person sits at the terminal and types answer.
+func withTerminal(t *testing.T, answer string) {
+	saved := tty
+	t.Cleanup(func() { tty = saved })
+	tty.stdin = strings.NewReader(answer)
+	tty.stdinTerminal = func() bool { return true }
+	tty.stderrTerminal = func() bool { return false }
+}
+
+func confirmSetup(t *testing.T) (*ecstest.Server, []string) {
+	st, err := ecstest.LoadState("../../examples/emulator-state.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rebase(st, time.Now())
+	srv := ecstest.NewServer(st, ecstest.Options{})
+	t.Cleanup(srv.Close)
+	t.Setenv("ALIBABA_CLOUD_ACCESS_KEY_ID", ecstest.AccessKeyID)
+	t.Setenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET", ecstest.AccessKeySecret)
+	t.Setenv("HOME", t.TempDir())
+	return srv, []string{"apply", "--policy", "../../examples/demo.yaml", "--endpoint", srv.URL(),
+		"--report", filepath.Join(t.TempDir(), "r.json"), "--log-level", "error"}
+}
+
+func realDeletes(srv *ecstest.Server) int {
+	n := 0
+	for _, c := range srv.Calls() {
+		if c.Action == "DeleteImage" && !c.DryRun {
+			n++
+		}
+	}
+	return n
+}
+
+func TestApplyAsksOnATerminal(t *testing.T) {
+	for _, tc := range []struct {
+		answer  string
+		code    int
+		deletes int
+	}{
+		{"no\n", exitUsage, 0},
+		{"\n", exitUsage, 0},
+		{"y\n", exitUsage, 0}, // only the whole word counts
+		{"yes\n", exitOK, 7},
+	} {
+		t.Run(strings.TrimSpace(tc.answer), func(t *testing.T) {
+			withTerminal(t, tc.answer)
+			srv, args := confirmSetup(t)
+			var stdout, stderr bytes.Buffer
+			if code := run(context.Background(), args, &stdout, &stderr); code != tc.code {
+				t.Fatalf("exit %d, want %d\n%s", code, tc.code, stderr.String())
+			}
+			if !strings.Contains(stderr.String(), "cn-hangzhou") || !strings.Contains(stderr.String(), "Delete 7 images?") {
+				t.Errorf("the question does not show the counts per region:\n%s", stderr.String())
+			}
+			if got := realDeletes(srv); got != tc.deletes {
+				t.Errorf("%d real deletes, want %d", got, tc.deletes)
+			}
+		})
+	}
+}
+
+func TestApplyWithoutTerminalNeedsYes(t *testing.T) {
+	saved := tty
+	t.Cleanup(func() { tty = saved })
+	tty.stdinTerminal = func() bool { return false }
+	tty.stderrTerminal = func() bool { return false }
+	srv, args := confirmSetup(t)
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), args, &stdout, &stderr); code != exitUsage {
+		t.Fatalf("exit %d, want %d", code, exitUsage)
+	}
+	if len(srv.Calls()) != 0 {
+		t.Errorf("%d calls were made before refusing", len(srv.Calls()))
+	}
+}
