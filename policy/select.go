@@ -76,8 +76,17 @@ func (p *Policy) Evaluate(region string, images []ecs.Image, now time.Time) []Ve
 // image the account does not own is NotOwned even when named by id; Creating and Waiting images,
 // and any status the service may add later, are never selected; then an explicit id or the
 // selector selects; and last any protect rule, the region's first, wins over the selection.
+//
+// A Region built by hand rather than by Load or Parse selects nothing: it lacks the policy-wide
+// protect rules, and evaluating it without them could delete what they protect.
 func (r *Region) Evaluate(images []ecs.Image, now time.Time) []Verdict {
 	out := make([]Verdict, len(images))
+	if r.global == nil {
+		for i, img := range images {
+			out[i] = Verdict{ImageID: img.ID, Kind: NotSelected, Reason: "region is not part of a loaded policy"}
+		}
+		return out
+	}
 	seen := make(map[string]bool, len(images))
 	for i, img := range images {
 		v := Verdict{ImageID: img.ID, Kind: NotSelected}

@@ -100,6 +100,14 @@ protect:
 	}
 }
 
+func TestHandBuiltRegionSelectsNothing(t *testing.T) {
+	r := &Region{ID: "cn-hangzhou", ImageIDs: []string{"m-1"}}
+	v := r.Evaluate([]ecs.Image{{ID: "m-1", Status: ecs.StatusAvailable, OwnerAlias: ecs.OwnerSelf}}, now)
+	if len(v) != 1 || v[0].Kind != NotSelected {
+		t.Errorf("got %+v", v)
+	}
+}
+
 func TestProtectNameRule(t *testing.T) {
 	p := mustParse(t, "version: 1\nregions:\n  - region: cn-hangzhou\n    select: {name: \"*-ci\"}\nprotect:\n  names: [\"golden-*\"]\n")
 	v := p.Evaluate("cn-hangzhou", []ecs.Image{{ID: "m-1", Name: "golden-ci", Status: ecs.StatusAvailable, OwnerAlias: ecs.OwnerSelf}}, now)
