@@ -9,8 +9,8 @@ import (
 // Day and Week are the units a policy may write beyond time.Duration's own; there is no month or
 // year, because their length varies and a deletion age must mean one thing.
 const (
-	Day  = 24 * time.Hour
-	Week = 7 * Day
+	Day  = 24 * time.Hour // the unit d
+	Week = 7 * Day        // the unit w
 )
 
 // ParseDuration parses an age as the policy writes it: a positive whole number followed by one

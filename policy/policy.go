@@ -35,8 +35,8 @@ const (
 
 // Defaults and ranges of the top-level settings.
 const (
-	DefaultConcurrency = 8
-	MaxConcurrency     = 256
+	DefaultConcurrency = 8   // concurrency when the file leaves it out
+	MaxConcurrency     = 256 // more would only meet the service's rate limits
 )
 
 // SelectableStatuses are the statuses a selector matches when it names none, and the only
