@@ -307,6 +307,9 @@ func (s *Server) Calls() []Call {
 	return out
 }
 
+// InFlight is how many requests are being handled now.
+func (s *Server) InFlight() int { return int(s.inFlight.Load()) }
+
 // PeakInFlight returns the most requests that were being handled at once.
 func (s *Server) PeakInFlight() int { return int(s.peak.Load()) }
 
