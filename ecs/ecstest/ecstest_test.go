@@ -622,7 +622,9 @@ func TestRegionRPS(t *testing.T) {
 }
 
 func TestLatencyAndPeakInFlight(t *testing.T) {
-	t.Parallel()
+	// Not parallel: the SDK's dara layer shares one cached http.Client between clients with the
+	// same options and rewrites its Timeout per request, so another test's client could cut
+	// these requests short.
 	// The latency is long enough that all 16 arrive while the first still waits, even on a
 	// loaded machine under the race detector.
 	const latency = 4 * time.Second

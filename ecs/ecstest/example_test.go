@@ -30,7 +30,7 @@ func ExampleNewServer() {
 		Endpoint:        tea.String(srv.Addr()), // host:port, no scheme
 		Protocol:        tea.String("http"),
 		ReadTimeout:     tea.Int(10000), // milliseconds
-		ConnectTimeout:  tea.Int(5),     // seconds
+		ConnectTimeout:  tea.Int(5000),  // milliseconds in the pinned tea/dara v1.5.3
 		NoProxy:         tea.String(srv.Addr()),
 	})
 	if err != nil {

@@ -41,7 +41,7 @@ func newClientN(t testing.TB, s *Server, n int) *ecs.Client {
 		Endpoint:        tea.String(s.Addr()),
 		Protocol:        tea.String("http"),
 		ReadTimeout:     tea.Int(10000 + n),
-		ConnectTimeout:  tea.Int(5),
+		ConnectTimeout:  tea.Int(5000), // milliseconds in the pinned tea/dara, whatever older docs say
 		NoProxy:         tea.String(s.Addr()),
 		MaxIdleConns:    tea.Int(64),
 	})
