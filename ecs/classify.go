@@ -278,7 +278,9 @@ func fromResponseError(err error) (*Error, bool) {
 		e.Class = ClassBlocked
 	case notFoundCodes[code]:
 		e.Class = ClassNotFound
-	case isThrottlingCode(code) || status == 429:
+	case isThrottlingCode(code) || status == 429 || status == 503:
+		// 503 is the service saying it is overloaded (ecs-api.md: throttling is "also seen as
+		// 429/503"): slow down, the image itself is fine.
 		e.Class = ClassRetryable
 		e.Throttled = true
 	case retryableCodes[code] || status >= 500:

@@ -70,7 +70,7 @@ func TestClassifyServiceCodes(t *testing.T) {
 		{400, "Throttling.Api", ClassRetryable, true},
 		{503, "Throttling", ClassRetryable, true},
 		{429, "TooManyRequests", ClassRetryable, true},
-		{503, "ServiceUnavailable", ClassRetryable, false},
+		{503, "ServiceUnavailable", ClassRetryable, true}, // overloaded: slow down
 		{500, "InternalError", ClassRetryable, false},
 		{502, "BadGateway", ClassRetryable, false},
 		{504, "", ClassRetryable, false},

@@ -58,7 +58,7 @@ type Config struct {
 
 // RetryConfig bounds retries. Zero fields take the defaults.
 type RetryConfig struct {
-	MaxAttempts    int           // error answers per image before it fails; throttles do not count; default 5
+	MaxAttempts    int           // error answers per image before it fails; throttles do not count; default 8
 	BaseDelay      time.Duration // first backoff ceiling; default 200ms
 	MaxDelay       time.Duration // backoff ceiling; default 20s
 	ThrottleGiveUp time.Duration // a region answering only throttles this long gives up; default 2m
@@ -67,7 +67,7 @@ type RetryConfig struct {
 
 func (c RetryConfig) withDefaults() RetryConfig {
 	if c.MaxAttempts <= 0 {
-		c.MaxAttempts = 5
+		c.MaxAttempts = 8
 	}
 	if c.BaseDelay <= 0 {
 		c.BaseDelay = 200 * time.Millisecond
