@@ -779,3 +779,17 @@ func TestExampleState(t *testing.T) {
 		t.Fatalf("%d images, %d old ci images", total, old)
 	}
 }
+
+func TestDeny(t *testing.T) {
+	t.Parallel()
+	s := NewServer(testState(), Options{Deny: map[string]string{"cn-hangzhou/DeleteImage": "Forbidden.RAM"}})
+	defer s.Close()
+	c := newClient(t, s)
+	wantCode(t, deleteImage(c, "cn-hangzhou", "m-old1", true, false), "Forbidden.RAM", 403)
+	wantCode(t, deleteImage(c, "cn-shanghai", "m-sh1", true, false), "DryRunOperation", 400)
+	s.SetDeny("DeleteImage", "InvalidAccessKeyId.NotFound")
+	wantCode(t, deleteImage(c, "cn-shanghai", "m-sh1", true, false), "InvalidAccessKeyId.NotFound", 404)
+	s.SetDeny("DeleteImage", "")
+	s.SetDeny("cn-hangzhou/DeleteImage", "")
+	wantCode(t, deleteImage(c, "cn-hangzhou", "m-old1", true, false), "DryRunOperation", 400)
+}

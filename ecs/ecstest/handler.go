@@ -118,6 +118,9 @@ func (s *Server) handle(r *http.Request, c *Call) (any, *apiError, bool) {
 		return nil, errf(400, "InvalidVersion", "Specified parameter Version is not valid."), false
 	}
 
+	if e := s.denied(c.Region, c.Action); e != nil {
+		return nil, e, false
+	}
 	d := s.drawFaults(c.Action)
 	if d.f.Latency > 0 {
 		if e := sleepCtx(r.Context(), d.f.Latency); e != nil {

@@ -52,6 +52,12 @@ type Options struct {
 	// rate-limit headers. 0 = unlimited. DeleteSnapshot (no RegionId) counts
 	// against the region of the snapshot, or "" if unknown.
 	RegionRPS float64
+	// Deny answers an action with a refusal code after the signature is checked, as a RAM
+	// policy that allows listing but not deleting would, or a key revoked mid-run. Keys are an
+	// action ("DeleteImage") or a region and action ("cn-hangzhou/DeleteImage"); values are
+	// codes: Forbidden.RAM (403), InvalidAccessKeyId.NotFound (404), SignatureDoesNotMatch
+	// (400) or any other (403).
+	Deny map[string]string
 	// Now is the clock for signature date checks (x-acs-date within 15
 	// minutes of it); nil = time.Now. Rate limiting always uses the real clock.
 	Now func() time.Time
@@ -91,6 +97,9 @@ type Call struct {
 type Server struct {
 	opts  Options
 	creds map[string]string
+
+	denyMu sync.Mutex
+	deny   map[string]string
 	now   func() time.Time
 
 	ln  net.Listener
@@ -190,6 +199,7 @@ func newServer(st *State, opts Options) (*Server, error) {
 	s := &Server{
 		opts:      opts,
 		creds:     map[string]string{},
+		deny:      map[string]string{},
 		now:       opts.Now,
 		regions:   map[string]*regionState{},
 		snapshots: map[string]*snapState{},
@@ -212,6 +222,9 @@ func newServer(st *State, opts Options) (*Server, error) {
 	}
 	for k, v := range opts.Faults {
 		s.faults[k] = v
+	}
+	for k, v := range opts.Deny {
+		s.deny[k] = v
 	}
 	cp := st.Clone()
 	for name, r := range cp.Regions {
@@ -305,6 +318,39 @@ func (s *Server) Calls() []Call {
 	out := make([]Call, len(s.calls))
 	copy(out, s.calls)
 	return out
+}
+
+// SetDeny makes key (an action, or "region/action") answer code from now on; an empty code
+// lifts the denial.
+func (s *Server) SetDeny(key, code string) {
+	s.denyMu.Lock()
+	defer s.denyMu.Unlock()
+	if code == "" {
+		delete(s.deny, key)
+	} else {
+		s.deny[key] = code
+	}
+}
+
+// denied returns the refusal for an action in a region, or nil.
+func (s *Server) denied(region, action string) *apiError {
+	s.denyMu.Lock()
+	code := s.deny[region+"/"+action]
+	if code == "" {
+		code = s.deny[action]
+	}
+	s.denyMu.Unlock()
+	switch code {
+	case "":
+		return nil
+	case "Forbidden.RAM":
+		return errf(403, code, "User not authorized to operate on the specified resource, or this API doesn't support RAM.")
+	case "InvalidAccessKeyId.NotFound":
+		return errf(404, code, "Specified access key is not found.")
+	case "SignatureDoesNotMatch":
+		return errf(400, code, "Specified signature is not matched with our calculation.")
+	}
+	return errf(403, code, "The request was denied.")
 }
 
 // InFlight is how many requests are being handled now.
