@@ -100,7 +100,7 @@ type Server struct {
 
 	denyMu sync.Mutex
 	deny   map[string]string
-	now   func() time.Time
+	now    func() time.Time
 
 	ln  net.Listener
 	hs  *http.Server
