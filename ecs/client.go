@@ -101,6 +101,9 @@ func New(cfg Config) (*Client, error) {
 	return c, nil
 }
 
+// Close closes the client's idle connections. Calls made after it open new ones.
+func (c *Client) Close() { c.http.c.CloseIdleConnections() }
+
 // httpCaller is the SDK's HTTP client, ours instead of dara's: dara's shared cached client
 // rewrites http.Client.Timeout on every request while other requests read it (a data race
 // under concurrency), and builds a new http.Transport per request. One http.Client with one

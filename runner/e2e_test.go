@@ -174,6 +174,7 @@ func newHarness(t testing.TB, st *ecstest.State, opts ecstest.Options, policyYAM
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(client.Close)
 	pol, err := policy.Parse("policy.yaml", []byte(policyYAML))
 	if err != nil {
 		t.Fatalf("policy: %v\n%s", err, policyYAML)
