@@ -83,10 +83,9 @@ func (r *Runner) dispatch(ctx context.Context, g *errgroup.Group, rs *regionStat
 				}
 				res, err := r.cfg.API.DeleteImage(reqCtx, it.region, it.id, it.force, dry)
 				a := answer{it: it, res: res, err: asECSError(err)}
-				if a.err != nil && a.err.Class == ecs.ClassDryRunIgnored {
-					// Stop every other worker before this answer even reaches the dispatcher.
-					r.fatal(dryRunFault(it))
-				}
+				// Stops are decided here, before the answer even reaches the dispatcher, so that
+				// no other worker sends once the reason to stop is known.
+				r.observe(rs, a)
 				answers <- a
 				return nil
 			})
@@ -119,6 +118,29 @@ func (r *Runner) dispatch(ctx context.Context, g *errgroup.Group, rs *regionStat
 				queue <- a.it
 			}()
 		}
+	}
+}
+
+// observe takes the decisions one answer forces on the whole run or region: a service that
+// ignored DryRun stops the run; a few consecutive refusals that no retry will get past (a
+// permission, a revoked key) stop the region.
+func (r *Runner) observe(rs *regionState, a answer) {
+	e := a.err
+	if e != nil && e.Class == ecs.ClassDryRunIgnored {
+		r.fatal(dryRunFault(a.it))
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if e == nil || !failFastCodes[e.Code] {
+		rs.failFast = 0
+		return
+	}
+	rs.failFast++
+	if rs.failFast >= r.retry.FailFastAfter && !rs.stopped {
+		rs.stopped, rs.stopOutcome, rs.stopCode = true, report.NotAttempted, e.Code
+		rs.stopMessage = fmt.Sprintf("not attempted: %s stopped after %d consecutive %s answers", rs.name, rs.failFast, e.Code)
+		r.log.Error("region stopped", zap.String("region", rs.name), zap.String("code", e.Code))
 	}
 }
 
@@ -172,11 +194,6 @@ func (r *Runner) handle(rs *regionState, lim *adaptiveLimiter, a answer, dry boo
 		rs.throttledSince = time.Time{}
 		r.mu.Unlock()
 	}
-	if e == nil || e.Class != ecs.ClassFailed {
-		r.mu.Lock()
-		rs.failFast = 0
-		r.mu.Unlock()
-	}
 	if e == nil {
 		switch {
 		case !dry:
@@ -222,18 +239,6 @@ func (r *Runner) handle(rs *regionState, lim *adaptiveLimiter, a answer, dry boo
 		return max(e.RetryAfter, r.backoff(n)), true
 	default:
 		r.finish(it, report.Failed, e.Code, e.Message)
-		if failFastCodes[e.Code] {
-			r.mu.Lock()
-			rs.failFast++
-			if rs.failFast >= r.retry.FailFastAfter && !rs.stopped {
-				rs.stopped, rs.stopOutcome, rs.stopCode = true, report.NotAttempted, e.Code
-				rs.stopMessage = fmt.Sprintf("not attempted: %s stopped after %d consecutive %s answers", rs.name, rs.failFast, e.Code)
-				r.mu.Unlock()
-				r.log.Error("region stopped", zap.String("region", rs.name), zap.String("code", e.Code))
-				return 0, false
-			}
-			r.mu.Unlock()
-		}
 	}
 	return 0, false
 }

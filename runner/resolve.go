@@ -112,6 +112,15 @@ func (r *Runner) resolve(ctx context.Context, g *errgroup.Group, rs *regionState
 				message: "explicit id not found in the region"})
 		}
 	}
+	if r.cfg.Only != nil {
+		kept := its[:0]
+		for _, it := range its {
+			if r.cfg.Only[it.region+"/"+it.id] {
+				kept = append(kept, it)
+			}
+		}
+		its = kept
+	}
 	r.addItems(its)
 	return nil
 }
@@ -243,4 +252,43 @@ func (r *Runner) call(ctx context.Context, g *errgroup.Group, rs *regionState, a
 			return e
 		}
 	}
+}
+
+// confirmDeleted looks up every image reported deleted, 100 ids a call: one that the service
+// still lists was not deleted, whatever the answers said, and is reported failed.
+func (r *Runner) confirmDeleted(ctx context.Context, g *errgroup.Group) {
+	byRegion := map[string][]*item{}
+	r.mu.Lock()
+	for _, it := range r.items {
+		if it.outcome == report.Deleted {
+			byRegion[it.region] = append(byRegion[it.region], it)
+		}
+	}
+	r.mu.Unlock()
+	var wg sync.WaitGroup
+	for name, its := range byRegion {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ids := make([]string, len(its))
+			for i, it := range its {
+				ids[i] = it.id
+			}
+			found, err := r.lookup(ctx, g, r.region(name), ids)
+			if err != nil {
+				r.warn(fmt.Sprintf("%s: could not confirm %d deletions: %s", name, len(its), err.Error()))
+				return
+			}
+			still := make(map[string]bool, len(found))
+			for _, img := range found {
+				still[img.ID] = true
+			}
+			for _, it := range its {
+				if still[it.id] {
+					r.overrule(it, report.Failed, CodeDeleteNotConfirmed, "DeleteImage answered success but the image is still listed")
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }

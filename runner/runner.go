@@ -36,6 +36,7 @@ const (
 	CodeNotOwned            = "ImageNotOwned"
 	CodeNotSelectable       = "ImageNotSelectable"
 	CodeInterruptedInFlight = "InterruptedInFlight"
+	CodeDeleteNotConfirmed  = "DeleteNotConfirmed"
 )
 
 // Config is one run.
@@ -54,6 +55,10 @@ type Config struct {
 	Confirm func(perRegion map[string]int) bool
 	// Progress, when set, is called as images reach their outcome.
 	Progress func(done, total int)
+	// Only, when not nil, limits the run to these images ("region/image_id"), such as those an
+	// earlier report left failed or not_attempted. Each is still checked against the policy and
+	// the service as usual; an image the policy no longer selects is left alone.
+	Only map[string]bool
 }
 
 // RetryConfig bounds retries. Zero fields take the defaults.
@@ -207,6 +212,9 @@ func (r *Runner) Run(ctx context.Context) (*report.Report, error) {
 		if r.guard(passed) && r.confirm(passed) {
 			r.log.Info("deleting", zap.Int("images", len(passed)))
 			r.phase(ctx, g, passed, false)
+			if ctx.Err() == nil {
+				r.confirmDeleted(ctx, g)
+			}
 		}
 	}
 	_ = g.Wait() // tasks never return errors; outcomes are results
@@ -332,6 +340,16 @@ func (r *Runner) finish(it *item, o report.Outcome, code, msg string) {
 	r.progress()
 	r.log.Debug("outcome", zap.String("region", it.region), zap.String("image_id", it.id),
 		zap.String("outcome", string(o)), zap.String("code", code), zap.Int("attempt", it.attempts))
+}
+
+// overrule replaces an outcome already given, for the one case where later evidence beats an
+// answer: an image reported deleted that the service still lists.
+func (r *Runner) overrule(it *item, o report.Outcome, code, msg string) {
+	r.mu.Lock()
+	it.outcome, it.code, it.message = o, code, msg
+	r.mu.Unlock()
+	r.log.Warn("outcome overruled", zap.String("region", it.region), zap.String("image_id", it.id),
+		zap.String("outcome", string(o)), zap.String("code", code))
 }
 
 // fatal stops the whole run: no request starts after it.

@@ -390,6 +390,9 @@ func (s *Server) deleteImage(p params, c *Call, d *faultDraw) (any, *apiError, b
 	if dry && !s.opts.IgnoreDryRun {
 		return nil, errDryRun, false
 	}
+	if d.unapplied < d.f.UnappliedDeleteRatio {
+		return &requestIDResp{RequestId: c.RequestID}, nil, false
+	}
 	delete(rs.images, im.ID)
 	rs.sorted = nil
 	for _, sid := range im.Snapshots {

@@ -78,6 +78,9 @@ type Faults struct {
 	// DropAfterDeleteRatio applies to real (non-dry) successful DeleteImage
 	// only: the delete takes effect, then the connection is closed with no answer.
 	DropAfterDeleteRatio float64
+	// UnappliedDeleteRatio applies to real (non-dry) DeleteImage that would succeed: the
+	// service answers 200 but the image stays, a lost write that only a second look reveals.
+	UnappliedDeleteRatio float64
 }
 
 // Call is one entry of the call log.
@@ -459,7 +462,7 @@ func (rs *regionState) sortedImages() []*Image {
 type faultDraw struct {
 	f                                 Faults
 	throttle, kind, internal, unavail float64
-	drop                              float64
+	drop, unapplied                   float64
 }
 
 func (s *Server) drawFaults(action string) faultDraw {
@@ -476,6 +479,8 @@ func (s *Server) drawFaults(action string) faultDraw {
 		internal: s.rng.Float64(),
 		unavail:  s.rng.Float64(),
 		drop:     s.rng.Float64(),
+		// Drawn last, so that seeds drawn before this fault existed keep their sequences.
+		unapplied: s.rng.Float64(),
 	}
 }
 
