@@ -47,6 +47,9 @@ type Report struct {
 	// Fault names a fault that stopped the whole run, such as a service that did not honour
 	// DryRun or a guard that aborted apply; empty when there was none.
 	Fault string `json:"fault,omitempty"`
+	// RetryFrom names the earlier report whose failed and not_attempted images this run was
+	// limited to (--retry-from); empty for a full run.
+	RetryFrom string `json:"retry_from,omitempty"`
 	// Warnings are findings that did not change any outcome, such as a guard plan would trip.
 	Warnings []string `json:"warnings,omitempty"`
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -35,6 +36,7 @@ type jobFlags struct {
 	yes       bool
 	maxRate   float64
 	timeout   time.Duration
+	retryFrom string
 }
 
 func parseJobFlags(command string, args []string, stderr io.Writer) (*jobFlags, error) {
@@ -48,6 +50,7 @@ func parseJobFlags(command string, args []string, stderr io.Writer) (*jobFlags, 
 	fs.StringVar(&f.logFormat, "log-format", "", "json or console (default: console on a terminal, json otherwise)")
 	fs.Float64Var(&f.maxRate, "max-rate", 0, "requests per second per region and action never exceeded (default: no ceiling; the job slows down on throttling by itself)")
 	fs.DurationVar(&f.timeout, "request-timeout", 30*time.Second, "timeout of one API request")
+	fs.StringVar(&f.retryFrom, "retry-from", "", "limit the run to the images an earlier report left failed or not_attempted")
 	if command == runner.Apply {
 		fs.BoolVar(&f.yes, "yes", false, "delete without asking (required when stdin is not a terminal)")
 	}
@@ -103,6 +106,13 @@ func cmdJob(ctx context.Context, command string, args []string, stdout, stderr i
 		fmt.Fprintln(stderr, err)
 		return exitUsage
 	}
+	var only map[string]bool
+	if f.retryFrom != "" {
+		if only, err = retrySet(f.retryFrom); err != nil {
+			fmt.Fprintf(stderr, "ecs-image-cleanup %s: --retry-from: %v\n", command, err)
+			return exitUsage
+		}
+	}
 	if command == runner.Apply && !f.yes && !tty.stdinTerminal() {
 		fmt.Fprintln(stderr, "ecs-image-cleanup apply: stdin is not a terminal: pass --yes to delete without confirmation (nothing was deleted)")
 		return exitUsage
@@ -122,7 +132,7 @@ func cmdJob(ctx context.Context, command string, args []string, stdout, stderr i
 	}
 	return execute(ctx, job{
 		command: command, policyPath: f.policy, policy: pol, policyBytes: data, api: client,
-		reportPath: f.report, yes: f.yes, maxRate: f.maxRate, log: log,
+		reportPath: f.report, yes: f.yes, maxRate: f.maxRate, log: log, only: only, retryFrom: f.retryFrom,
 	}, stdout, stderr)
 }
 
@@ -160,6 +170,8 @@ type job struct {
 	maxRate     float64
 	log         *zap.Logger
 	retry       runner.RetryConfig
+	only        map[string]bool // nil: every selected image
+	retryFrom   string
 }
 
 // execute runs a job with signal handling, writes its report and summary, and returns the exit
@@ -174,7 +186,7 @@ func execute(ctx context.Context, j job, stdout, stderr io.Writer) int {
 	)
 	cfg := runner.Config{
 		Command: j.command, Policy: j.policy, PolicyPath: j.policyPath, PolicyBytes: j.policyBytes,
-		API: j.api, Logger: j.log, Rate: runner.RateConfig{Max: j.maxRate}, Retry: j.retry,
+		API: j.api, Logger: j.log, Rate: runner.RateConfig{Max: j.maxRate}, Retry: j.retry, Only: j.only,
 	}
 	if j.command == runner.Apply && !j.yes {
 		cfg.Confirm = func(perRegion map[string]int) bool { return askConfirmation(perRegion, stderr) }
@@ -226,6 +238,7 @@ func execute(ctx context.Context, j job, stdout, stderr io.Writer) int {
 	if sig != nil {
 		rep.Status = report.StatusInterrupted
 	}
+	rep.RetryFrom = j.retryFrom
 	if err := writeReport(rep); err != nil {
 		fmt.Fprintf(stderr, "ecs-image-cleanup %s: %v\n", j.command, err)
 		_ = report.Summarize(stderr, rep)
@@ -320,4 +333,27 @@ func newLogger(level, format string, w io.Writer) (*zap.Logger, error) {
 		return nil, fmt.Errorf("--log-format %q: use json or console", format)
 	}
 	return zap.New(zapcore.NewCore(enc, zapcore.AddSync(w), lvl)), nil
+}
+
+// retrySet reads an earlier report and returns the images it left failed or not_attempted, as
+// "region/image_id".
+func retrySet(path string) (map[string]bool, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var prev report.Report
+	if err := json.Unmarshal(data, &prev); err != nil {
+		return nil, fmt.Errorf("%s is not a report: %v", path, err)
+	}
+	if prev.SchemaVersion != report.SchemaVersion {
+		return nil, fmt.Errorf("%s has schema_version %d, want %d", path, prev.SchemaVersion, report.SchemaVersion)
+	}
+	only := map[string]bool{}
+	for _, e := range prev.Images {
+		if e.Outcome == report.Failed || e.Outcome == report.NotAttempted {
+			only[e.Region+"/"+e.ImageID] = true
+		}
+	}
+	return only, nil
 }
