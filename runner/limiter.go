@@ -14,7 +14,8 @@ import (
 // time. When the share of throttled answers in a window rises above the share it has seen at its
 // calmest (the background of throttles that come whatever the pace), it was sending too fast:
 // it drops to the rate that would have gone through, a little under. Otherwise it climbs back
-// a few percent a window. A throttle of every answer halves the pace each window, down to Min.
+// a few percent a window. Under a throttle of every answer the pace falls fourfold a window,
+// down to Min.
 type adaptiveLimiter struct {
 	mu  sync.Mutex
 	lim *rate.Limiter
@@ -41,6 +42,8 @@ const (
 	cutMargin   = 0.03 // throttled share above the background that means "too fast"
 	historySize = 10   // windows remembered for the background share
 	headroom    = 0.97 // aim this much under the rate that went through
+	// maxBackground caps the throttled share taken for noise.
+	maxBackground = 0.25
 )
 
 func (c RateConfig) withDefaults() RateConfig {
@@ -109,6 +112,8 @@ func (l *adaptiveLimiter) record(throttled bool) {
 	}
 	share := float64(l.thr) / float64(n)
 	achieved := float64(n) / elapsed.Seconds()
+	// The background is the share seen at the calmest recent window, but never more than a
+	// quarter: beyond that, throttling is the answer to the pace, not noise.
 	background := 0.0
 	if len(l.history) > 0 {
 		background = l.history[0]
@@ -116,11 +121,10 @@ func (l *adaptiveLimiter) record(throttled bool) {
 			background = min(background, s)
 		}
 	}
+	background = min(background, maxBackground)
 	switch {
-	case share > 0.5:
-		// Most answers are throttles: back off hard, whatever the background.
-		l.set(min(l.paced(achieved), achieved) / 2)
 	case share > background+cutMargin:
+		// What went through, less the background, is what the service allows.
 		l.set(achieved * (1 - (share - background)) * headroom)
 	case !l.open:
 		l.set(l.cur * (1 + l.cfg.Grow))
@@ -130,13 +134,6 @@ func (l *adaptiveLimiter) record(throttled bool) {
 		l.history = l.history[1:]
 	}
 	l.start, l.ok, l.thr = now, 0, 0
-}
-
-func (l *adaptiveLimiter) paced(achieved float64) float64 {
-	if l.open {
-		return achieved
-	}
-	return l.cur
 }
 
 func (l *adaptiveLimiter) set(r float64) {

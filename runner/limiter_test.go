@@ -60,11 +60,9 @@ func TestAdaptiveLimiterIgnoresBackgroundThrottling(t *testing.T) {
 func TestAdaptiveLimiterFloorUnderTotalThrottling(t *testing.T) {
 	clk := &fakeClock{t: time.Unix(1_700_000_000, 0)}
 	l := newAdaptiveLimiter(RateConfig{Max: 500}, clk.now)
+	// Every answer a throttle, sent at the pace the limiter allows.
 	for i := 0; i < 40; i++ {
-		for j := 0; j < 20; j++ {
-			clk.t = clk.t.Add(time.Second / 10)
-			l.Throttled()
-		}
+		feed(l, clk, max(int(l.Rate()), 1), 1)
 	}
 	if got := l.Rate(); got != 1 {
 		t.Fatalf("under total throttling the pace is %v/s, want the floor of 1/s", got)
