@@ -2,6 +2,7 @@ package policy
 
 import (
 	"fmt"
+	"maps"
 	"path"
 	"slices"
 	"time"
@@ -139,7 +140,7 @@ func (s *Selector) mismatch(img ecs.Image, now time.Time) string {
 			return fmt.Sprintf("name %q does not match %q", img.Name, s.Name)
 		}
 	}
-	for _, k := range sortedKeys(s.Tags) {
+	for _, k := range slices.Sorted(maps.Keys(s.Tags)) {
 		if v, ok := img.Tags[k]; !ok || v != s.Tags[k] {
 			return fmt.Sprintf("tag %s is not %q", k, s.Tags[k])
 		}
@@ -179,7 +180,7 @@ func (p *Protect) match(img ecs.Image) string {
 			return fmt.Sprintf("%s.image_ids[%d]", p.field, i)
 		}
 	}
-	for _, k := range sortedKeys(p.Tags) {
+	for _, k := range slices.Sorted(maps.Keys(p.Tags)) {
 		if v, ok := img.Tags[k]; ok && v == p.Tags[k] {
 			return fmt.Sprintf("%s.tags.%s", p.field, k)
 		}

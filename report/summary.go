@@ -3,6 +3,8 @@ package report
 import (
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"sort"
 	"text/tabwriter"
 )
@@ -27,7 +29,7 @@ func Summarize(w io.Writer, r *Report) error {
 	row := func(name string, s Summary) {
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t\n", name, s.Selected, s.Deleted, s.WouldDelete, s.Blocked, s.Failed, s.Skipped, s.NotAttempted)
 	}
-	for _, name := range sortedKeys(r.Regions) {
+	for _, name := range slices.Sorted(maps.Keys(r.Regions)) {
 		row(name, r.Regions[name].Summary)
 	}
 	row("total", r.Summary)
@@ -36,20 +38,11 @@ func Summarize(w io.Writer, r *Report) error {
 	}
 	if len(r.ByCode) > 0 {
 		fmt.Fprintln(w, "by code:")
-		codes := sortedKeys(r.ByCode)
+		codes := slices.Sorted(maps.Keys(r.ByCode))
 		sort.SliceStable(codes, func(i, j int) bool { return r.ByCode[codes[i]] > r.ByCode[codes[j]] })
 		for _, c := range codes {
 			fmt.Fprintf(w, "  %-32s %d\n", c, r.ByCode[c])
 		}
 	}
 	return nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

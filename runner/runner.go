@@ -8,7 +8,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -375,7 +376,7 @@ func (r *Runner) warn(msg string) {
 func (r *Runner) limitBreach(toDelete []*item) (code, msg string) {
 	perRegion := countByRegion(toDelete)
 	counts := make([]policy.Count, 0, len(perRegion))
-	for _, name := range sortedKeys(perRegion) {
+	for _, name := range slices.Sorted(maps.Keys(perRegion)) {
 		counts = append(counts, policy.Count{Region: name, Selected: perRegion[name], Owned: r.region(name).ownCount})
 	}
 	var le *policy.LimitError
@@ -430,13 +431,4 @@ func countByRegion(items []*item) map[string]int {
 		m[it.region]++
 	}
 	return m
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
