@@ -214,8 +214,10 @@ func execute(ctx context.Context, j job, stdout, stderr io.Writer) int {
 			sigMu.Lock()
 			gotSig = s
 			sigMu.Unlock()
-			j.log.Warn("signal received: no new request starts; waiting for the requests in flight", zap.String("signal", s.String()))
+			// Stop first, then say so: requests must not keep starting while the log is written,
+			// nor for good if stderr blocks (a pipe nobody reads).
 			cancel()
+			j.log.Warn("signal received: no new request starts; waiting for the requests in flight", zap.String("signal", s.String()))
 		case <-ctx.Done():
 			return
 		}
