@@ -75,6 +75,9 @@ type Summary struct {
 type RegionTotal struct {
 	Summary Summary        `json:"summary"`
 	ByCode  map[string]int `json:"by_code"`
+	// Error says why the region could not be processed, such as a listing that failed; its
+	// other regions went on. Empty when it could.
+	Error string `json:"error,omitempty"`
 }
 
 // Entry is one selected image's outcome.

@@ -21,6 +21,11 @@ func Summarize(w io.Writer, r *Report) error {
 	if r.Fault != "" {
 		fmt.Fprintf(w, "FAULT: %s\n", r.Fault)
 	}
+	for _, name := range slices.Sorted(maps.Keys(r.Regions)) {
+		if e := r.Regions[name].Error; e != "" {
+			fmt.Fprintf(w, "ERROR %s: %s\n", name, e)
+		}
+	}
 	for _, warn := range r.Warnings {
 		fmt.Fprintf(w, "warning: %s\n", warn)
 	}

@@ -1,7 +1,9 @@
 package runner_test
 
 import (
+	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -16,26 +18,52 @@ import (
 // TestFaultSuite: 10,000 images in two regions, each limited to 200 requests/s, with random
 // throttling, 500s and connections dropped after the delete took effect on top. Every image is
 // deleted exactly once and reported deleted, none fails, no nonce is reused, Force is never sent.
+// FAULT_SUITE_PER_REGION=N runs it at another size. How long it takes against what the rate
+// limits alone impose is BenchmarkFaultSuite's figure.
 func TestFaultSuite(t *testing.T) {
-	// Known defect: this run does not finish (over 10 minutes) with the default retry config;
-	// the combination of RegionRPS throttling and random faults needs investigating. Left
-	// skipped until fixed; see the closing note of issue 5.
-	t.Skip("known defect: the 10,000-image fault suite does not finish; under investigation")
+	if testing.Short() {
+		t.Skip("-short: runs for about a minute")
+	}
+	faultSuite(t, faultSuiteSize(t))
+}
+
+// BenchmarkFaultSuite reports the fault suite's time over the time the rate limits alone
+// impose (x-rate-bound; the issue asks for at most 1.5): go test -run '^$' -bench FaultSuite
+// -benchtime 1x ./runner
+func BenchmarkFaultSuite(b *testing.B) {
+	for b.Loop() {
+		b.ReportMetric(faultSuite(b, faultSuiteSize(b)), "x-rate-bound")
+	}
+}
+
+func faultSuiteSize(tb testing.TB) int {
+	v := os.Getenv("FAULT_SUITE_PER_REGION")
+	if v == "" {
+		return 5000
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		tb.Fatalf("FAULT_SUITE_PER_REGION=%q: want a positive number", v)
+	}
+	return n
+}
+
+func faultSuite(tb testing.TB, per int) float64 {
 	regions := []string{"cn-hangzhou", "cn-beijing"}
-	st := simpleState(5000, regions...)
+	st := simpleState(per, regions...)
 	const rps = 200
-	h := newHarness(t, st, ecstest.Options{Seed: 42, RegionRPS: rps, Faults: map[string]ecstest.Faults{
+	h := newHarness(tb, st, ecstest.Options{Seed: 42, RegionRPS: rps, Faults: map[string]ecstest.Faults{
 		"*":           {Latency: 2 * time.Millisecond},
 		"DeleteImage": {Latency: 2 * time.Millisecond, ThrottleRatio: 0.10, InternalErrorRatio: 0.05, DropAfterDeleteRatio: 0.05},
 	}}, simplePolicy(32, "", regions...))
 	start := time.Now()
-	rep := h.run(t, runner.Apply, func(c *runner.Config) {
+	rep := h.run(tb, runner.Apply, func(c *runner.Config) {
 		c.Retry = runner.RetryConfig{} // the defaults, as a user runs it
 		c.Now = time.Now
 	})
 	elapsed := time.Since(start)
-	if rep.Summary.Deleted != 10_000 || rep.Summary.Failed != 0 || rep.Status != report.StatusCompleted {
-		t.Fatalf("status %s summary %+v by_code %v", rep.Status, rep.Summary, rep.ByCode)
+	if rep.Summary.Deleted != 2*per || rep.Summary.Failed != 0 || rep.Status != report.StatusCompleted {
+		tb.Fatalf("status %s summary %+v by_code %v", rep.Status, rep.Summary, rep.ByCode)
 	}
 	took := map[string]int{} // deletes that took effect, per image
 	var nonce, force, throttled, total int
@@ -57,18 +85,25 @@ func TestFaultSuite(t *testing.T) {
 	for region, reg := range st.Regions {
 		for _, img := range reg.Images {
 			if n := took[region+"/"+img.ID]; n != 1 {
-				t.Errorf("%s/%s: deleted %d times, want exactly once", region, img.ID, n)
+				tb.Errorf("%s/%s: deleted %d times, want exactly once", region, img.ID, n)
 			}
 		}
 	}
 	if nonce != 0 || force != 0 {
-		t.Errorf("%d requests reused a nonce, %d sent Force", nonce, force)
+		tb.Errorf("%d requests reused a nonce, %d sent Force", nonce, force)
 	}
-	checkAgainstEmulator(t, rep, h.srv, st)
-	// What the rate limits alone impose: the requests the job needs at least, at 200/s a region.
-	needed := 2 * (5000 + 5000 + 50)
+	checkAgainstEmulator(tb, rep, h.srv, st)
+	for _, region := range regions {
+		all, thr := perSecond(h.srv.Calls(), region)
+		tb.Logf("%s: requests per second %v, throttled %v", region, all, thr)
+	}
+	// What the rate limits alone impose: the requests the job needs at least (listing, a dry
+	// run and a delete per image, the confirming listing), at 200/s a region.
+	needed := 2 * (per + per + 2*((per+99)/100))
 	bound := time.Duration(float64(needed) / (2 * rps) * float64(time.Second))
-	t.Logf("%d requests (%d throttled), %s; the rate limits alone impose %s: %.2fx", total, throttled, elapsed.Round(time.Millisecond), bound, elapsed.Seconds()/bound.Seconds())
+	ratio := elapsed.Seconds() / bound.Seconds()
+	tb.Logf("%d requests (%d throttled), %s; the rate limits alone impose %s: %.2fx", total, throttled, elapsed.Round(time.Millisecond), bound, ratio)
+	return ratio
 }
 
 // perSecond buckets a region's calls by the second they started in, from the first call.
@@ -98,9 +133,9 @@ func perSecond(calls []ecstest.Call, region string) (all, throttled []int) {
 // TestAdaptiveRateSettlesAtTheLimit: with the service limiting the region to R requests/s and
 // nothing else wrong, the job finds R by itself and holds it with few throttled answers.
 func TestAdaptiveRateSettlesAtTheLimit(t *testing.T) {
-	// Known defect: on a loaded machine the first cut can overshoot (to ~17/s) and the 5%-a-window
-	// climb back is too slow; passes alone, fails under the parallel -race run. See issue 5's note.
-	t.Skip("known defect: the limiter can over-cut under load and recovers too slowly")
+	if testing.Short() {
+		t.Skip("-short: runs for about 20 seconds")
+	}
 	const rps = 200
 	st := simpleState(2000, "cn-hangzhou")
 	h := newHarness(t, st, ecstest.Options{RegionRPS: rps, Faults: map[string]ecstest.Faults{"*": {Latency: 2 * time.Millisecond}}},

@@ -20,7 +20,7 @@ import (
 func (r *Runner) phase(ctx context.Context, g *errgroup.Group, items []*item, dry bool) {
 	byRegion := map[string][]*item{}
 	for _, it := range items {
-		it.errors, it.throttles = 0, 0
+		it.errors = 0
 		byRegion[it.region] = append(byRegion[it.region], it)
 	}
 	var wg sync.WaitGroup
@@ -36,14 +36,16 @@ func (r *Runner) phase(ctx context.Context, g *errgroup.Group, items []*item, dr
 
 type answer struct {
 	it      *item
+	window  uint64 // the limiter's window the request was sent in
 	res     ecs.Result
 	err     *ecs.Error
 	notSent bool // the run or the region stopped before the request was sent
 }
 
-// dispatch owns one region's items for one phase. Attempts run in the errgroup; their answers
-// come back here, so all decisions about an item are taken on this one goroutine. A retry waits
-// on a timer, not in a slot of the concurrency limit.
+// dispatch owns one region's items for one phase. A sender takes items from the queue at the
+// region's pace and starts each attempt in the errgroup; the answers come back here, so all
+// decisions about an item are taken on this one goroutine, and answers are taken while the
+// sender waits for the pace. A retry waits on a timer, not in a slot of the concurrency limit.
 func (r *Runner) dispatch(ctx context.Context, g *errgroup.Group, rs *regionState, items []*item, dry bool) {
 	queue := make(chan *item, len(items))
 	answers := make(chan answer, len(items))
@@ -53,72 +55,75 @@ func (r *Runner) dispatch(ctx context.Context, g *errgroup.Group, rs *regionStat
 	lim := rs.limiters["DeleteImage"]
 	// Requests in flight are not cancelled by a stop: they finish, bounded by the client's timeout.
 	reqCtx := context.WithoutCancel(ctx)
-	pending := len(items)
-	var timers sync.WaitGroup
-	defer timers.Wait()
-	for pending > 0 {
-		select {
-		case it := <-queue:
-			if r.stopped(ctx, rs, it) {
-				pending--
-				continue
-			}
-			// Wait fails only when ctx ends, which stopped then records.
-			if err := lim.Wait(ctx); err != nil || r.stopped(ctx, rs, it) {
-				if err != nil {
-					r.stopped(ctx, rs, it)
-				}
-				pending--
-				continue
+	send := func(it *item) bool {
+		if r.halted(ctx, rs) {
+			return false
+		}
+		w, err := lim.Wait(ctx) // fails only when ctx ends
+		if err != nil || r.halted(ctx, rs) {
+			return false
+		}
+		g.Go(func() error {
+			// The slot may have come free after a stop: check once more, at the last moment.
+			if r.halted(ctx, rs) {
+				answers <- answer{it: it, window: w, notSent: true}
+				return nil
 			}
 			r.mu.Lock()
 			it.inflight = true
 			it.attempts++
 			r.mu.Unlock()
-			g.Go(func() error {
-				// The slot may have come free after a stop: check once more, at the last moment.
-				if r.halted(ctx, rs) {
-					answers <- answer{it: it, notSent: true}
-					return nil
-				}
-				res, err := r.cfg.API.DeleteImage(reqCtx, it.region, it.id, it.force, dry)
-				a := answer{it: it, res: res, err: asECSError(err)}
-				// Stops are decided here, before the answer even reaches the dispatcher, so that
-				// no other worker sends once the reason to stop is known.
-				r.observe(rs, a)
-				answers <- a
-				return nil
-			})
-		case a := <-answers:
-			r.mu.Lock()
-			a.it.inflight = false
-			if a.notSent {
-				a.it.attempts--
-			}
-			r.mu.Unlock()
-			if a.notSent {
-				r.stopped(ctx, rs, a.it)
-				pending--
-				continue
-			}
-			delay, retry := r.handle(rs, lim, a, dry)
-			if !retry {
-				pending--
-				continue
-			}
-			timers.Add(1)
-			go func() {
-				defer timers.Done()
-				t := time.NewTimer(delay)
-				defer t.Stop()
-				select {
-				case <-t.C:
-				case <-ctx.Done():
-				}
-				queue <- a.it
-			}()
-		}
+			res, err := r.cfg.API.DeleteImage(reqCtx, it.region, it.id, it.force, dry)
+			a := answer{it: it, window: w, res: res, err: asECSError(err)}
+			// Stops are decided here, before the answer even reaches the dispatcher, so that
+			// no other worker sends once the reason to stop is known.
+			r.observe(rs, a)
+			answers <- a
+			return nil
+		})
+		return true
 	}
+	senderDone := make(chan struct{})
+	go func() {
+		defer close(senderDone)
+		for it := range queue {
+			if !send(it) {
+				answers <- answer{it: it, notSent: true}
+			}
+		}
+	}()
+	var timers sync.WaitGroup
+	for pending := len(items); pending > 0; {
+		a := <-answers
+		r.mu.Lock()
+		a.it.inflight = false
+		r.mu.Unlock()
+		if a.notSent {
+			r.stopped(ctx, rs, a.it) // halted, so it finishes the item
+			pending--
+			continue
+		}
+		delay, retry := r.handle(rs, lim, a, dry)
+		if !retry {
+			pending--
+			continue
+		}
+		timers.Add(1)
+		go func() {
+			defer timers.Done()
+			t := time.NewTimer(delay)
+			defer t.Stop()
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+			}
+			queue <- a.it
+		}()
+	}
+	// Every item is finished, so no timer is left to queue one and the sender is idle.
+	timers.Wait()
+	close(queue)
+	<-senderDone
 }
 
 // observe takes the decisions one answer forces on the whole run or region: a service that
@@ -189,7 +194,7 @@ func (r *Runner) handle(rs *regionState, lim *adaptiveLimiter, a answer, dry boo
 	}
 	r.mu.Unlock()
 	if e == nil || !e.Throttled {
-		lim.Succeeded()
+		lim.Succeeded(a.window)
 		r.mu.Lock()
 		rs.throttledSince = time.Time{}
 		r.mu.Unlock()
@@ -222,7 +227,7 @@ func (r *Runner) handle(rs *regionState, lim *adaptiveLimiter, a answer, dry boo
 		}
 	case ecs.ClassRetryable:
 		if e.Throttled {
-			return r.throttled(rs, lim, it, e)
+			return r.throttled(rs, lim, a.window, it, e)
 		}
 		r.mu.Lock()
 		it.errors++
@@ -245,12 +250,12 @@ func (r *Runner) handle(rs *regionState, lim *adaptiveLimiter, a answer, dry boo
 
 // throttled handles a throttling answer: it slows the region down and retries without spending
 // one of the image's attempts, unless the region has answered nothing but throttles for too long.
-func (r *Runner) throttled(rs *regionState, lim *adaptiveLimiter, it *item, e *ecs.Error) (time.Duration, bool) {
-	lim.Throttled()
-	now := r.now()
+// A throttle says "slow down", and the limiter does: the retry waits for the region's pace, not
+// for a backoff of its own.
+func (r *Runner) throttled(rs *regionState, lim *adaptiveLimiter, w uint64, it *item, e *ecs.Error) (time.Duration, bool) {
+	lim.Throttled(w)
+	now := time.Now()
 	r.mu.Lock()
-	it.throttles++
-	n := it.throttles
 	if rs.throttledSince.IsZero() {
 		rs.throttledSince = now
 	}
@@ -265,7 +270,13 @@ func (r *Runner) throttled(rs *regionState, lim *adaptiveLimiter, it *item, e *e
 		r.finish(it, report.Failed, e.Code, msg)
 		return 0, false
 	}
-	return max(e.RetryAfter, r.backoff(min(n, 6))), true
+	return r.throttleDelay(e), true
+}
+
+// throttleDelay is how long a throttled request waits before it queues again for the limiter,
+// which does the slowing down: the service's own hint, if it gave one, and no more than MaxDelay.
+func (r *Runner) throttleDelay(e *ecs.Error) time.Duration {
+	return min(e.RetryAfter, r.retry.MaxDelay)
 }
 
 // backoff is exponential backoff with full jitter: uniform in [0, min(MaxDelay, BaseDelay*2^n)).

@@ -446,13 +446,13 @@ func dropRetryAfter(err error) error {
 	return err
 }
 
-// listingFailed returns the regions whose listing failed, as the report's fault and warnings
-// name them: their selected images cannot be known, only their explicit ids.
+// listingFailed returns the regions whose listing failed, as the report names them: their
+// selected images cannot be known, only their explicit ids.
 func listingFailed(rep *report.Report) map[string]bool {
 	m := map[string]bool{}
-	for _, s := range append([]string{rep.Fault}, rep.Warnings...) {
-		if region, _, ok := strings.Cut(s, ": could not list images"); ok {
-			m[region] = true
+	for name, rt := range rep.Regions {
+		if strings.HasPrefix(rt.Error, "could not list images") {
+			m[name] = true
 		}
 	}
 	return m
@@ -463,14 +463,17 @@ func checkCase(t *rapid.T, tb testing.TB, c *propCase, h *harness, rep *report.R
 	if rep.Status != report.StatusCompleted {
 		t.Fatalf("status %s (fault %q)", rep.Status, rep.Fault)
 	}
+	// A region whose listing failed for good stops alone: the others go on, and no fault
+	// stops the run.
 	failedRegions := listingFailed(rep)
-	// The only fault these runs can meet is a region whose listing failed for good. Known bug B
-	// (TestKnownBugListingFaultLeavesOtherRegionsNotAttempted): that fault stops every region,
-	// and the run still says completed, so its checked images may end not_attempted.
-	if rep.Fault != "" && len(failedRegions) == 0 {
-		t.Fatalf("fault %q is not a listing failure", rep.Fault)
+	if rep.Fault != "" {
+		t.Fatalf("fault %q: these runs can meet none", rep.Fault)
 	}
-	stoppedOK := func(e report.Entry) bool { return rep.Fault != "" && e.Outcome == report.NotAttempted }
+	for name, rt := range rep.Regions {
+		if rt.Error != "" && !failedRegions[name] {
+			t.Fatalf("%s: region error %q is not a listing failure", name, rt.Error)
+		}
+	}
 
 	// (1) DeleteImage only for images the policy selects and nothing protects, the account's
 	// own; a real one only on apply, and only for an image the service would delete.
@@ -523,7 +526,7 @@ func checkCase(t *rapid.T, tb testing.TB, c *propCase, h *harness, rep *report.R
 				t.Errorf("%s: %s %q (%s), want skipped %q", key, e.Outcome, e.Code, e.Message, w.code)
 			}
 		case "refused":
-			if e.Outcome != report.Blocked && e.Outcome != report.Failed && !stoppedOK(e) {
+			if e.Outcome != report.Blocked && e.Outcome != report.Failed {
 				t.Errorf("%s: %s %q (%s), want blocked (or failed under faults)", key, e.Outcome, e.Code, e.Message)
 			}
 		case "deletable":
@@ -531,7 +534,7 @@ func checkCase(t *rapid.T, tb testing.TB, c *propCase, h *harness, rep *report.R
 			if command == runner.Plan {
 				want = report.WouldDelete
 			}
-			if e.Outcome != want && e.Outcome != report.Failed && !stoppedOK(e) {
+			if e.Outcome != want && e.Outcome != report.Failed {
 				t.Errorf("%s: %s %q (%s), want %s (or failed under faults)", key, e.Outcome, e.Code, e.Message, want)
 			}
 		}
@@ -544,12 +547,13 @@ func checkCase(t *rapid.T, tb testing.TB, c *propCase, h *harness, rep *report.R
 		if failedRegions[region] && !contains(c.explicit[region], e.ImageID) {
 			t.Errorf("%s in the report though its region could not be listed", key)
 		}
-		// (5) A failure says why; nothing is left not_attempted unless the run had a fault.
+		// (5) A failure says why; nothing is left not_attempted unless its region could not
+		// be listed.
 		if (e.Outcome == report.Failed || e.Outcome == report.Blocked) && e.Code == "" {
 			t.Errorf("%s: %s without a code (%s)", key, e.Outcome, e.Message)
 		}
-		if e.Outcome == report.NotAttempted && rep.Fault == "" {
-			t.Errorf("%s not_attempted in a completed run without a fault", key)
+		if e.Outcome == report.NotAttempted && !failedRegions[region] {
+			t.Errorf("%s not_attempted, and its region was listed", key)
 		}
 	}
 
@@ -568,11 +572,6 @@ func checkCase(t *rapid.T, tb testing.TB, c *propCase, h *harness, rep *report.R
 			key := region + "/" + img.ID
 			_, exists := h.srv.Image(region, img.ID)
 			e := got[key]
-			if !exists && e.Outcome == report.Failed && dropped[key] {
-				// Known bug A (TestKnownBugUnknownDeleteReportedFailed): a delete whose answer
-				// was lost, and whose retries ran out, is reported failed though it took effect.
-				continue
-			}
 			if !exists && e.Outcome != report.Deleted {
 				t.Errorf("%s was deleted in the emulator but reported %q %q (%s)", key, e.Outcome, e.Code, e.Message)
 			}
@@ -608,36 +607,41 @@ func TestPropertyPlanNeverDeletes(t *testing.T) {
 	rapid.Check(t, propertyRun(t, runner.Plan))
 }
 
-// TestKnownBugUnknownDeleteReportedFailed is known bug A, found by the property above: a real
-// DeleteImage takes effect but its answer is lost (the connection drops), the image's retries
-// run out, and the report says failed NetworkError for an image the service no longer has. The
-// runner marks the item unknown, but confirmDeleted only looks again at images reported
-// deleted, never at failed ones with an unknown result. With MaxAttempts 1 the first drop ends
-// the item; with the default 8 it takes a drop on the last attempt (rapid found it with faults
-// InternalError 0.1, DropAfterDelete 0.3 and MaxAttempts 2).
-func TestKnownBugUnknownDeleteReportedFailed(t *testing.T) {
-	t.Skip("known bug A: a delete with an unknown result that took effect is reported failed; see the report")
+// TestUnknownDeleteThatTookEffectIsReportedDeleted was found by the property above: a real
+// DeleteImage takes effect but its answer is lost (the connection drops) and the image's
+// retries run out. The confirming listing after apply finds it gone, so it is reported
+// deleted, not failed NetworkError. With MaxAttempts 1 the first drop ends the item.
+func TestUnknownDeleteThatTookEffectIsReportedDeleted(t *testing.T) {
 	st := simpleState(1, "cn-hangzhou")
 	h := newHarness(t, st, ecstest.Options{Faults: map[string]ecstest.Faults{"DeleteImage": {DropAfterDeleteRatio: 1}}},
 		simplePolicy(1, "", "cn-hangzhou"))
 	rep := h.run(t, runner.Apply, func(c *runner.Config) {
 		c.Retry = runner.RetryConfig{BaseDelay: time.Microsecond, MaxDelay: time.Millisecond, MaxAttempts: 1}
 	})
+	if rep.Summary.Deleted != 1 || rep.Summary.Failed != 0 {
+		t.Errorf("summary %+v, want the one image deleted", rep.Summary)
+	}
 	checkAgainstEmulator(t, rep, h.srv, st)
 }
 
-// TestKnownBugListingFaultLeavesOtherRegionsNotAttempted is known bug B, found by the property
-// above: when one region's listing fails for good, the fault stops every region (halted checks
-// the run's fault), so a healthy region's selected images end not_attempted, yet the run's
-// status is completed rather than aborted or failed. Either the other regions should proceed,
-// or the status should say the run did not complete.
-func TestKnownBugListingFaultLeavesOtherRegionsNotAttempted(t *testing.T) {
-	t.Skip("known bug B: a listing fault in one region stops all regions and the status stays completed; see the report")
+// TestListingFailureStopsOnlyItsRegion was found by the property above: one region's listing
+// fails for good (the RAM policy denies it there). That region alone stops, with the reason in
+// the report's regions; the other region's images are deleted, and no run-wide fault is set.
+func TestListingFailureStopsOnlyItsRegion(t *testing.T) {
 	st := simpleState(2, "cn-hangzhou", "cn-shanghai")
 	h := newHarness(t, st, ecstest.Options{Deny: map[string]string{"cn-shanghai/DescribeImages": "Forbidden.RAM"}},
 		simplePolicy(2, "", "cn-hangzhou", "cn-shanghai"))
 	rep := h.run(t, runner.Apply, nil)
-	if rep.Status == report.StatusCompleted && rep.Summary.NotAttempted > 0 {
-		t.Errorf("status completed with %d images not_attempted (fault %q)", rep.Summary.NotAttempted, rep.Fault)
+	if rep.Fault != "" {
+		t.Errorf("fault %q: a region's listing failure is not the run's", rep.Fault)
+	}
+	if got := rep.Regions["cn-hangzhou"].Summary.Deleted; got != 2 {
+		t.Errorf("cn-hangzhou deleted %d of its 2 images", got)
+	}
+	if e := rep.Regions["cn-shanghai"].Error; !strings.Contains(e, "could not list images") || !strings.Contains(e, "Forbidden.RAM") {
+		t.Errorf("cn-shanghai error %q, want the listing failure and its code", e)
+	}
+	if len(st.Regions["cn-shanghai"].Images) != len(h.srv.Images("cn-shanghai")) {
+		t.Errorf("images were deleted in the region that could not be listed")
 	}
 }

@@ -24,24 +24,33 @@ func (r *Runner) resolveAll(ctx context.Context, g *errgroup.Group) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := r.resolve(ctx, g, rs, reg); err != nil {
-				r.mu.Lock()
-				msg := fmt.Sprintf("%s: could not list images: %s", reg.ID, err.Error())
-				if r.fault == "" {
-					r.fault = msg
-				} else {
-					r.warns = append(r.warns, msg)
-				}
-				r.mu.Unlock()
-				r.log.Error("listing failed", zap.String("region", reg.ID), zap.String("code", err.Code), zap.String("message", err.Message))
-				// The explicit ids were asked for by name: they get an outcome even now.
-				var its []*item
+			err := r.resolve(ctx, g, rs, reg)
+			if err == nil {
+				return
+			}
+			// The explicit ids were asked for by name: they get an outcome even now.
+			var its []*item
+			if ctx.Err() != nil {
 				for _, id := range reg.ImageIDs {
-					its = append(its, &item{region: reg.ID, id: id, outcome: report.NotAttempted, code: err.Code,
-						message: "not attempted: the region's images could not be listed"})
+					its = append(its, &item{region: reg.ID, id: id, outcome: report.NotAttempted,
+						message: "not attempted: the run was interrupted while the region was being listed"})
 				}
 				r.addItems(its)
+				return
 			}
+			// A region that cannot be listed is the region's failure, not the run's: the other
+			// regions go on, and the report and the exit code say this one did not.
+			msg := fmt.Sprintf("could not list images: %s", err.Error())
+			r.mu.Lock()
+			rs.err = msg
+			rs.stopped, rs.stopOutcome, rs.stopCode, rs.stopMessage = true, report.NotAttempted, err.Code, "not attempted: "+msg
+			r.mu.Unlock()
+			r.log.Error("listing failed", zap.String("region", reg.ID), zap.String("code", err.Code), zap.String("message", err.Message))
+			for _, id := range reg.ImageIDs {
+				its = append(its, &item{region: reg.ID, id: id, outcome: report.NotAttempted, code: err.Code,
+					message: "not attempted: the region's images could not be listed"})
+			}
+			r.addItems(its)
 		}()
 	}
 	wg.Wait()
@@ -211,31 +220,36 @@ func (r *Runner) call(ctx context.Context, g *errgroup.Group, rs *regionState, a
 	lim := rs.limiters[action]
 	reqCtx := context.WithoutCancel(ctx)
 	var throttledSince time.Time
-	for errorsN, throttles := 0, 0; ; {
-		if err := lim.Wait(ctx); err != nil {
+	for errorsN := 0; ; {
+		w, err := lim.Wait(ctx)
+		if err != nil {
 			return ecs.Classify(ctx.Err())
 		}
 		done := make(chan *ecs.Error, 1)
 		g.Go(func() error {
+			// The slot may have come free after a stop: no request starts after it.
+			if ctx.Err() != nil {
+				done <- ecs.Classify(ctx.Err())
+				return nil
+			}
 			done <- asECSError(fn(reqCtx))
 			return nil
 		})
 		e := <-done
 		if e == nil || e.Class != ecs.ClassRetryable {
-			lim.Succeeded()
+			lim.Succeeded(w)
 			return e
 		}
 		var delay time.Duration
 		if e.Throttled {
-			lim.Throttled()
-			throttles++
+			lim.Throttled(w)
 			if throttledSince.IsZero() {
-				throttledSince = r.now()
+				throttledSince = time.Now()
 			}
-			if r.now().Sub(throttledSince) >= r.retry.ThrottleGiveUp {
+			if time.Since(throttledSince) >= r.retry.ThrottleGiveUp {
 				return e
 			}
-			delay = max(e.RetryAfter, r.backoff(min(throttles, 6)))
+			delay = r.throttleDelay(e)
 		} else {
 			errorsN++
 			if errorsN >= r.retry.MaxAttempts {
@@ -254,13 +268,15 @@ func (r *Runner) call(ctx context.Context, g *errgroup.Group, rs *regionState, a
 	}
 }
 
-// confirmDeleted looks up every image reported deleted, 100 ids a call: one that the service
-// still lists was not deleted, whatever the answers said, and is reported failed.
+// confirmDeleted looks up every image reported deleted, and every failed one whose last real
+// delete had an unknown result, 100 ids a call: one reported deleted that the service still
+// lists was not deleted, whatever the answers said, and is reported failed; a failed one that
+// is gone was deleted by an attempt whose answer was lost, and is reported deleted.
 func (r *Runner) confirmDeleted(ctx context.Context, g *errgroup.Group) {
 	byRegion := map[string][]*item{}
 	r.mu.Lock()
 	for _, it := range r.items {
-		if it.outcome == report.Deleted {
+		if it.outcome == report.Deleted || (it.outcome == report.Failed && it.unknown) {
 			byRegion[it.region] = append(byRegion[it.region], it)
 		}
 	}
@@ -284,8 +300,14 @@ func (r *Runner) confirmDeleted(ctx context.Context, g *errgroup.Group) {
 				still[img.ID] = true
 			}
 			for _, it := range its {
-				if still[it.id] {
+				r.mu.Lock()
+				deleted := it.outcome == report.Deleted
+				r.mu.Unlock()
+				switch {
+				case deleted && still[it.id]:
 					r.overrule(it, report.Failed, CodeDeleteNotConfirmed, "DeleteImage answered success but the image is still listed")
+				case !deleted && !still[it.id]:
+					r.overrule(it, report.Deleted, "", "the answers to its real deletes were lost, and the image is gone")
 				}
 			}
 		}()

@@ -134,7 +134,6 @@ type item struct {
 	requestID string
 	attempts  int
 	errors    int  // error answers (not throttles) in the current phase
-	throttles int  // throttling answers in the current phase
 	passed    bool // the DryRun passed
 	unknown   bool // a real delete attempt ended without a known result
 	inflight  bool
@@ -153,6 +152,7 @@ type regionState struct {
 	stopMessage    string
 	failFast       int
 	throttledSince time.Time
+	err            string // why the region could not be processed; "" if it could
 }
 
 // New prepares a run.
@@ -174,7 +174,7 @@ func (r *Runner) region(name string) *regionState {
 	if rs == nil {
 		rs = &regionState{name: name, limiters: map[string]*adaptiveLimiter{}, ownCount: -1}
 		for _, action := range []string{"DescribeImages", "DeleteImage"} {
-			rs.limiters[action] = newAdaptiveLimiter(r.cfg.Rate, r.now)
+			rs.limiters[action] = newAdaptiveLimiter(r.cfg.Rate, time.Now) // pacing follows the real clock, whatever Now says
 		}
 		r.regions[name] = rs
 		r.order = append(r.order, name)
@@ -236,7 +236,7 @@ func (r *Runner) Report(status string) *report.Report {
 	defer r.mu.Unlock()
 	rep := report.New(r.cfg.Command, r.cfg.PolicyPath, r.cfg.PolicyBytes, r.started)
 	for _, name := range r.order {
-		rep.AddRegion(name)
+		rep.AddRegion(name).Error = r.regions[name].err
 	}
 	for _, it := range r.items {
 		e := report.Entry{Region: it.region, ImageID: it.id, Name: it.name, Outcome: it.outcome,

@@ -45,7 +45,7 @@ func realDeletes(srv *ecstest.Server) map[string]int {
 
 // checkAgainstEmulator asserts that the report and the emulator agree: every image the
 // emulator no longer has was reported deleted, and every image reported deleted is gone.
-func checkAgainstEmulator(t *testing.T, rep *report.Report, srv *ecstest.Server, st *ecstest.State) {
+func checkAgainstEmulator(t testing.TB, rep *report.Report, srv *ecstest.Server, st *ecstest.State) {
 	t.Helper()
 	reported := map[string]report.Outcome{}
 	for _, e := range rep.Images {

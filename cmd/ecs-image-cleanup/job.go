@@ -275,6 +275,11 @@ func exitCode(rep *report.Report, sig os.Signal) int {
 	case rep.Fault != "" || rep.Summary.Failed > 0:
 		return exitFailed
 	}
+	for _, rt := range rep.Regions {
+		if rt.Error != "" {
+			return exitFailed // a region could not be processed
+		}
+	}
 	return exitOK
 }
 

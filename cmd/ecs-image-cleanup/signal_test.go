@@ -431,12 +431,11 @@ func sigName(s syscall.Signal) string {
 
 // signalResult is what one point measured.
 type signalResult struct {
-	name         string
-	interrupted  bool          // the process stopped on the signal (it had not finished before)
-	toExit       time.Duration // from sending the signal to the process's exit
-	delivery     time.Duration // from sending the signal to the process's stop, as it logs it
-	latest       time.Duration // the latest request start after the stop, 0 if none
-	listingFault bool          // the known defect: an interrupted listing reported as a fault
+	name        string
+	interrupted bool          // the process stopped on the signal (it had not finished before)
+	toExit      time.Duration // from sending the signal to the process's exit
+	delivery    time.Duration // from sending the signal to the process's stop, as it logs it
+	latest      time.Duration // the latest request start after the stop, 0 if none
 }
 
 // TestSignalStopsApply sends SIGTERM and SIGINT each at 50 random points of an apply (5 under
@@ -516,7 +515,7 @@ func TestSignalStopsApply(t *testing.T) {
 	if len(results) == 0 {
 		return // every point failed early, or -run left none
 	}
-	interrupted, listingFaults := 0, 0
+	interrupted := 0
 	var toExit, delivery []time.Duration
 	var latest time.Duration
 	worst := ""
@@ -529,9 +528,6 @@ func TestSignalStopsApply(t *testing.T) {
 				worst = res.name
 			}
 		}
-		if res.listingFault {
-			listingFaults++
-		}
 		latest = max(latest, res.latest)
 	}
 	t.Logf("%d of %d runs interrupted, %d had finished before the signal", interrupted, len(results), len(results)-interrupted)
@@ -541,9 +537,6 @@ func TestSignalStopsApply(t *testing.T) {
 		t.Logf("signal sent to process exit: median %s, worst %s (%s)", toExit[len(toExit)/2], toExit[len(toExit)-1], worst)
 		t.Logf("signal sent to the process's stop (its log, rounded up to the ms): median %s, worst %s", delivery[len(delivery)/2], delivery[len(delivery)-1])
 		t.Logf("latest request start after a stop: %s (tolerance %s)", latest, signalTolerance)
-	}
-	if listingFaults > 0 {
-		t.Logf("known defect seen in %d runs: a listing cut short by the signal is reported as a fault (runner.resolveAll)", listingFaults)
 	}
 	if 2*interrupted <= len(results) {
 		t.Errorf("only %d of %d runs were interrupted: the signals came too late to test much", interrupted, len(results))
@@ -613,16 +606,14 @@ func runSignalPoint(t *testing.T, bin string, p signalPoint) signalResult {
 				t.Errorf("%s: %q (%s) after an interruption, want deleted or not_attempted", e.ImageID, e.Outcome, e.Code)
 			}
 		}
-		switch {
-		case rep.Fault == "":
-		case len(rep.Images) == 0 && strings.Contains(rep.Fault, "could not list images") && strings.Contains(rep.Fault, "context canceled"):
-			// Known defect (runner.resolveAll): a listing the signal cut short is reported as a
-			// failed listing, a fault, where it is only an interruption. Everything else about
-			// such a run is right, and checked.
-			res.listingFault = true
-			t.Logf("known defect: the interrupted listing is reported as a fault: %q", rep.Fault)
-		default:
+		// A listing the signal cut short is an interruption, not a fault nor a region's error.
+		if rep.Fault != "" {
 			t.Errorf("the interrupted run reports a fault: %q", rep.Fault)
+		}
+		for name, rt := range rep.Regions {
+			if rt.Error != "" {
+				t.Errorf("the interrupted run reports an error for %s: %q", name, rt.Error)
+			}
 		}
 		res.delivery, res.latest = r.checkNothingStartedAfterStop(t)
 		r.checkAgainstEmulator(t, rep, true)
@@ -650,13 +641,6 @@ func TestSignalDuringPagedListing(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short")
 	}
-	// Known defect: runner.call takes a concurrency slot with g.Go and sends in it without looking
-	// at ctx again, unlike dispatch, which checks halted once it has the slot. So the five pages
-	// waiting for a slot at the signal are all fetched, as the pages in flight end and again
-	// after those (hundreds of milliseconds after the signal here): the listing goes on after the
-	// signal whenever it has more pages than the concurrency limit plus one. The random points of
-	// TestSignalStopsApply use three pages and cannot see it. Remove this skip with the fix.
-	t.Skip("known defect: listing pages that wait for a slot are fetched after the signal (runner.call)")
 	r := startApply(t, commandPath(t), applyShape{images: 1000, listLatency: 200 * time.Millisecond, deleteLatency: time.Millisecond}, nil)
 	r.waitFor(t, "four pages in flight", func() bool { return r.srv.InFlight() == signalConcurrency })
 	r.signal(t, syscall.SIGTERM)
