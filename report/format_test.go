@@ -28,10 +28,10 @@ func auditSample(command string) *Report {
 		Snapshots: []SnapshotEntry{
 			{SnapshotID: "s-shared", SizeGiB: 100, Outcome: gone, Attempts: 1},
 			{SnapshotID: "s-kept", SizeGiB: 20, Outcome: Kept, Code: "SnapshotCreatedImage", UsedBy: []string{"m-newer"},
-				Message: "still used by image m-newer, which this run does not delete",
+				Message:     "still used by image m-newer, which this run does not delete",
 				Remediation: "custom images were created from the snapshot: delete those images with DeleteImage first, then the snapshot"},
 			{SnapshotID: "s-disk", SizeGiB: 30, Outcome: Kept, Code: "SnapshotCreatedDisk", Attempts: 1,
-				Message: "The specified snapshot has been used to create disk, please use the force parameter to delete it.",
+				Message:     "The specified snapshot has been used to create disk, please use the force parameter to delete it.",
 				Remediation: "disks were created from the snapshot: DeleteSnapshot with Force=true deletes it, after which those disks can no longer be re-initialized"},
 		}})
 	used := "instances were created from the image: find them with DescribeInstances (listed in blockers) and release them or replace their system disks, or proceed with the force parameter (force: true in the policy)"
