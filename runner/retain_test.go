@@ -23,7 +23,7 @@ func TestKeepLatestEndToEnd(t *testing.T) {
 	keep := map[string]string{"keep": "true"}
 	st := &ecstest.State{Regions: map[string]*ecstest.Region{"cn-hangzhou": {Images: []ecstest.Image{
 		at("m-w1", "web", 100, nil), at("m-w2", "web", 60, nil), at("m-w3", "web", 60, nil), at("m-w4", "web", 50, nil),
-		at("m-w5", "web", 5, nil), // young: the newest of web, never selected
+		at("m-w5", "web", 5, nil),                            // young: the newest of web, never selected
 		at("m-d1", "db", 40, nil), at("m-d2", "db", 45, nil), // fewer than N: both kept
 		at("m-b1", "base", 35, keep), at("m-b2", "base", 36, nil), at("m-b3", "base", 37, nil), at("m-b4", "base", 38, nil),
 		at("m-b5", "base", 90, keep), // protected outside the newest N: still protected
