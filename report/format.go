@@ -163,15 +163,25 @@ func writeMarkdown(w io.Writer, a *Audit) error {
 	if len(sha) > 12 {
 		sha = sha[:12]
 	}
+	took := a.FinishedAt.Sub(a.StartedAt)
+	if took >= time.Second {
+		took = took.Round(time.Second)
+	} else {
+		took = took.Round(time.Millisecond)
+	}
 	fmt.Fprintf(&b, "Policy `%s` (sha256 `%s`), started %s, took %s.\n\n", mdCode(a.Policy.Path), sha,
-		a.StartedAt.UTC().Format("2006-01-02 15:04:05 UTC"), a.FinishedAt.Sub(a.StartedAt).Round(time.Second))
+		a.StartedAt.UTC().Format("2006-01-02 15:04:05 UTC"), took)
 	if a.Fault != "" {
 		fmt.Fprintf(&b, "**Fault:** %s\n\n", mdText(a.Fault))
 	}
 	for _, warn := range a.Warnings {
 		fmt.Fprintf(&b, "**Warning:** %s\n\n", mdText(warn))
 	}
-	b.WriteString("| region | selected | deleted | would delete | blocked | failed | skipped | not attempted | image GiB | snapshots deleted | snapshots kept | snapshot GiB |\n")
+	gone := "deleted"
+	if a.Command == "plan" {
+		gone = "to delete"
+	}
+	fmt.Fprintf(&b, "| region | selected | deleted | would delete | blocked | failed | skipped | not attempted | image GiB %[1]s | snapshots %[1]s | snapshots kept | snapshot GiB %[1]s |\n", gone)
 	b.WriteString("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
 	row := func(name string, s Summary) {
 		snapsGone := s.Snapshots.Deleted + s.Snapshots.WouldDelete
