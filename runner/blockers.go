@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sync"
 
+	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/ecs-image-cleanup/ecs-image-cleanup/ecs"
@@ -82,7 +83,7 @@ func (r *Runner) lookupBlocker(ctx context.Context, g *errgroup.Group, it *item)
 		b.Instances, b.SharedWith, b.PublishedToAll = nil, nil, false
 		b.LookupError = action + ": " + err.Error()
 	}
-	r.logFollowUp(action, it.region, it.id, err)
+	r.logFollowUp(action, it.region, zap.String("image_id", it.id), err)
 	r.setBlockers(it, b)
 }
 

@@ -113,10 +113,11 @@ func (r *Runner) annotate(e *report.Entry, it *item) {
 // not to send: a final answer, never retried.
 var errNotSent = &ecs.Error{Class: ecs.ClassFailed, Code: "NotSent", Message: "the request was not sent"}
 
-func (r *Runner) logFollowUp(action, region, id string, e *ecs.Error) {
+// logFollowUp logs the end of one follow-up, with the usual field keys.
+func (r *Runner) logFollowUp(action, region string, id zap.Field, e *ecs.Error) {
 	code := ""
 	if e != nil {
 		code = e.Code
 	}
-	r.log.Debug("follow-up", zap.String("action", action), zap.String("region", region), zap.String("id", id), zap.String("code", code))
+	r.log.Debug("follow-up", zap.String("action", action), zap.String("region", region), id, zap.String("code", code))
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 
+	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/ecs-image-cleanup/ecs-image-cleanup/ecs"
@@ -89,14 +90,15 @@ func (r *Runner) regionSnapshots(ctx context.Context, g *errgroup.Group, rs *reg
 
 	listed, err := r.listAll(ctx, g, rs, ecs.ListFilter{OwnerAlias: ecs.OwnerSelf, Statuses: ecs.AllStatuses})
 	if err != nil {
-		msg := "not attempted: the region's images could not be listed to see which still use the snapshot: " + err.Error()
+		code, msg := err.Code, "not attempted: the region's images could not be listed to see which still use the snapshot: "+err.Error()
 		if ctx.Err() != nil {
-			msg = "not attempted: the run was interrupted"
+			code, msg = "", "not attempted: the run was interrupted"
+		} else {
+			r.warn(fmt.Sprintf("%s: snapshots left alone: could not list images: %s", rs.name, err.Error()))
 		}
 		for _, sn := range order {
-			r.finishSnap(sn, report.NotAttempted, err.Code, msg)
+			r.finishSnap(sn, report.NotAttempted, code, msg)
 		}
-		r.warn(fmt.Sprintf("%s: snapshots left alone: could not list images: %s", rs.name, err.Error()))
 		return
 	}
 	users := map[string][]string{} // snapshot id -> the listed images that use it
@@ -196,7 +198,7 @@ func (r *Runner) deleteSnapshot(ctx context.Context, g *errgroup.Group, rs *regi
 		// A retry that was not sent (the run or the region stopped) leaves the last answer.
 		err = last
 	}
-	r.logFollowUp(action, rs.name, sn.id, err)
+	r.logFollowUp(action, rs.name, zap.String("snapshot_id", sn.id), err)
 	r.mu.Lock()
 	sn.requestID = res.RequestID
 	if err != nil && err.RequestID != "" {

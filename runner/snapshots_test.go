@@ -346,3 +346,44 @@ func TestFollowUpsShareTheConcurrencyLimit(t *testing.T) {
 		t.Errorf("%d requests in flight at once, over the concurrency of 3", peak)
 	}
 }
+
+// TestSnapshotsLeftWhenDeletionsCannotBeConfirmed: when the second look at the region fails (here
+// the RAM policy stops allowing DescribeImages as the last image is deleted), no deletion is
+// confirmed, so no snapshot is touched: each is not_attempted with the listing's code, and the
+// report warns.
+func TestSnapshotsLeftWhenDeletionsCannotBeConfirmed(t *testing.T) {
+	st := &ecstest.State{Regions: map[string]*ecstest.Region{"cn-hangzhou": {Images: []ecstest.Image{
+		oldImage("m-1", "s-1"), oldImage("m-2", "s-2", "s-12"), oldImage("m-3", "s-12"),
+	}}}}
+	h := newHarness(t, st, ecstest.Options{}, snapPolicy)
+	rep := h.run(t, runner.Apply, func(c *runner.Config) {
+		c.Progress = func(done, total int) {
+			if done == total {
+				h.srv.SetDeny("cn-hangzhou/DescribeImages", "Forbidden.RAM")
+			}
+		}
+	})
+	if rep.Summary.Deleted != 3 {
+		t.Fatalf("summary %+v", rep.Summary)
+	}
+	if n := len(deleteSnapshotCalls(h.srv)); n != 0 {
+		t.Errorf("%d DeleteSnapshot sent without a confirmed deletion", n)
+	}
+	if s := rep.Summary.Snapshots; s != (report.SnapshotSummary{Total: 3, NotAttempted: 3}) {
+		t.Errorf("snapshots %+v", s)
+	}
+	for _, e := range rep.Images {
+		for _, s := range e.Snapshots {
+			if s.Code != "Forbidden.RAM" || !strings.HasPrefix(s.Message, "not attempted: the region's images could not be listed") {
+				t.Errorf("%s: %+v", s.SnapshotID, s)
+			}
+		}
+	}
+	found := false
+	for _, w := range rep.Warnings {
+		found = found || strings.HasPrefix(w, "cn-hangzhou: snapshots left alone: could not list images: Forbidden.RAM")
+	}
+	if !found {
+		t.Errorf("warnings %q", rep.Warnings)
+	}
+}
