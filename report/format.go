@@ -199,7 +199,7 @@ func writeMarkdown(w io.Writer, a *Audit) error {
 	}
 	fmt.Fprintf(&b, "%s **%d GiB** of images and **%d GiB** of snapshots.\n", verb, a.Summary.ImageGiB, a.Summary.SnapshotGiB)
 	if a.Command == "plan" && a.Summary.Snapshots.WouldDelete > 0 {
-		b.WriteString("A plan cannot see disks created from a snapshot: apply keeps those snapshots (SnapshotCreatedDisk).\n")
+		b.WriteString("\nA plan cannot see disks created from a snapshot: apply keeps those snapshots (SnapshotCreatedDisk).\n")
 	}
 	for _, ar := range a.Regions {
 		if len(ar.Codes) == 0 && len(ar.Snapshots) == 0 {
