@@ -26,18 +26,21 @@ type filePolicy struct {
 }
 
 type fileRegion struct {
-	Region   string       `yaml:"region"`
-	ImageIDs []string     `yaml:"image_ids"`
-	Select   *fileSelect  `yaml:"select"`
-	Force    *bool        `yaml:"force"`
-	Protect  *fileProtect `yaml:"protect"`
+	Region          string       `yaml:"region"`
+	ImageIDs        []string     `yaml:"image_ids"`
+	Select          *fileSelect  `yaml:"select"`
+	Force           *bool        `yaml:"force"`
+	DeleteSnapshots *bool        `yaml:"delete_snapshots"`
+	Protect         *fileProtect `yaml:"protect"`
 }
 
 type fileSelect struct {
-	Name      string            `yaml:"name"`
-	Tags      map[string]string `yaml:"tags"`
-	OlderThan string            `yaml:"older_than"`
-	Status    []string          `yaml:"status"`
+	Name       string            `yaml:"name"`
+	Tags       map[string]string `yaml:"tags"`
+	OlderThan  string            `yaml:"older_than"`
+	Status     []string          `yaml:"status"`
+	KeepLatest *int              `yaml:"keep_latest"`
+	GroupBy    string            `yaml:"group_by"`
 }
 
 type fileProtect struct {

@@ -100,7 +100,7 @@ var parseErrorTests = []struct {
 	{"all_reported", "version: 1\nregions:\n  - region: cn-hangzhou\n    image_ids: [m-a]\n    force: on\n  - region: cn-shanghai\n    select: {name: ci-*, older_than: 30x}\nlimits: {max_deletions: 0}\n",
 		"p.yaml:5:12: field regions[0].force: want true or false, found string \"on\"\np.yaml:7:38: field regions[1].select.older_than: \"30x\" is not a duration (use m, h, d or w)\np.yaml:8:25: field limits.max_deletions: 0 is ambiguous (no deletions, or no limit?): use at least 1, or leave the key out for no limit"},
 	{"unknown_field", "version: 1\nregions:\n  - region: cn-hangzhou\n    selct:\n      name: ci-*\n",
-		"p.yaml:4:5: field regions[0].selct: unknown field (want one of region, image_ids, select, force, protect)"},
+		"p.yaml:4:5: field regions[0].selct: unknown field (want one of region, image_ids, select, force, delete_snapshots, protect)"},
 	{"bad_duration", "version: 1\nregions:\n  - region: cn-hangzhou\n    select:\n      name: ci-*\n      older_than: 30x\n",
 		"p.yaml:6:19: field regions[0].select.older_than: \"30x\" is not a duration (use m, h, d or w)"},
 	{"zero_duration", "version: 1\nregions:\n  - region: cn-hangzhou\n    select:\n      older_than: 0d\n",

@@ -75,6 +75,10 @@ type Region struct {
 	// Force asks DeleteImage to delete an image even if instances use it. It is true only when
 	// the file says force: true in so many words.
 	Force bool
+	// DeleteSnapshots asks for the snapshots of every image this region really deletes to be
+	// deleted after it, unless another image or a disk still uses them. Like Force, only the
+	// literal true turns it on.
+	DeleteSnapshots bool
 	// Protect holds the rules that protect images in this region only.
 	Protect Protect
 
@@ -91,6 +95,12 @@ type Selector struct {
 	OlderThan time.Duration
 	// Statuses are the statuses a selected image may have; never Creating or Waiting.
 	Statuses []string
+	// KeepLatest, when above 0, keeps the KeepLatest newest images of each group (see GroupBy)
+	// out of the selection; 0 means no retention.
+	KeepLatest int
+	// GroupBy is how KeepLatest groups images: GroupByFamily or GroupByNamePrefix; set exactly
+	// when KeepLatest is.
+	GroupBy string
 }
 
 // Protect is a set of protect rules. An image that matches any one of them is never deleted,

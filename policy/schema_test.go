@@ -39,6 +39,9 @@ func TestExamples(t *testing.T) {
 	// The emulator demo depends on exactly this policy.
 	if len(p.Regions) != 2 || p.Regions[0].ID != "cn-hangzhou" || p.Regions[1].ID != "cn-shanghai" ||
 		p.Regions[0].Select.Name != "ci-*" || p.Regions[1].Select.OlderThan != 30*Day ||
+		p.Regions[0].Select.KeepLatest != 1 || p.Regions[0].Select.GroupBy != GroupByFamily ||
+		p.Regions[1].Select.KeepLatest != 1 || p.Regions[1].Select.GroupBy != GroupByNamePrefix ||
+		!p.Regions[0].DeleteSnapshots || !p.Regions[1].DeleteSnapshots ||
 		!slices.Equal(p.Protect.Names, []string{"golden-*"}) || p.Protect.Tags["keep"] != "true" ||
 		p.Limits.MaxDeletions != 50 {
 		t.Errorf("demo policy changed: %+v", p)

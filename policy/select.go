@@ -26,6 +26,9 @@ const (
 	// marketplace), so it is never deleted. The runner reports explicit ids with this verdict
 	// as skipped.
 	NotOwned
+	// Retained: the image was selected but select.keep_latest keeps it as one of the newest of
+	// its group; Rule names the setting and Reason the group and the image's rank in it.
+	Retained
 )
 
 // String names the kind as reports write it.
@@ -39,6 +42,8 @@ func (k Kind) String() string {
 		return "protected"
 	case NotOwned:
 		return "not_owned"
+	case Retained:
+		return "retained"
 	}
 	return fmt.Sprintf("kind(%d)", int(k))
 }
@@ -53,7 +58,8 @@ type Verdict struct {
 	// Rule names the rule behind Selected and Protected, e.g. regions[0].image_ids[3],
 	// regions[0].select, protect.names[0] "golden-*" or regions[0].protect.tags.keep.
 	Rule string
-	// Reason says why an image is NotSelected or NotOwned, e.g. "younger than 30d".
+	// Reason says why an image is NotSelected or NotOwned, e.g. "younger than 30d", and for
+	// Retained which group kept it, e.g. `#1 newest of 3 in family "ci-build"`.
 	Reason string
 }
 
@@ -76,7 +82,9 @@ func (p *Policy) Evaluate(region string, images []ecs.Image, now time.Time) []Ve
 // The checks run from the most to the least fundamental: an image listed twice counts once; an
 // image the account does not own is NotOwned even when named by id; Creating and Waiting images,
 // and any status the service may add later, are never selected; then an explicit id or the
-// selector selects; and last any protect rule, the region's first, wins over the selection.
+// selector selects; then any protect rule, the region's first, wins over the selection; and
+// last select.keep_latest keeps the newest images of each group (see retain.go). Protection wins
+// over retention: a protected image is reported Protected even when it is also among the newest.
 //
 // A Region built by hand rather than by Load or Parse selects nothing: it lacks the policy-wide
 // protect rules, and evaluating it without them could delete what they protect.
@@ -127,11 +135,31 @@ func (r *Region) Evaluate(images []ecs.Image, now time.Time) []Verdict {
 		}
 		out[i] = v
 	}
+	r.retain(images, out)
 	return out
 }
 
 // mismatch returns the first condition an image fails, or "" when it matches them all.
 func (s *Selector) mismatch(img ecs.Image, now time.Time) string {
+	if why := s.mismatchExceptAge(img); why != "" {
+		return why
+	}
+	if s.OlderThan > 0 {
+		// An unknown creation time is not old: the zero time would otherwise be the oldest
+		// image of all.
+		if img.CreationTime.IsZero() {
+			return "creation time unknown"
+		}
+		if !img.CreationTime.Before(now.Add(-s.OlderThan)) {
+			return fmt.Sprintf("younger than %s", formatAge(s.OlderThan))
+		}
+	}
+	return ""
+}
+
+// mismatchExceptAge is mismatch without older_than: the conditions that make an image a member
+// of a keep_latest group, whatever its age.
+func (s *Selector) mismatchExceptAge(img ecs.Image) string {
 	if !slices.Contains(s.Statuses, img.Status) {
 		return fmt.Sprintf("status %s is not in select.status", img.Status)
 	}
@@ -143,16 +171,6 @@ func (s *Selector) mismatch(img ecs.Image, now time.Time) string {
 	for _, k := range slices.Sorted(maps.Keys(s.Tags)) {
 		if v, ok := img.Tags[k]; !ok || v != s.Tags[k] {
 			return fmt.Sprintf("tag %s is not %q", k, s.Tags[k])
-		}
-	}
-	if s.OlderThan > 0 {
-		// An unknown creation time is not old: the zero time would otherwise be the oldest
-		// image of all.
-		if img.CreationTime.IsZero() {
-			return "creation time unknown"
-		}
-		if !img.CreationTime.Before(now.Add(-s.OlderThan)) {
-			return fmt.Sprintf("younger than %s", formatAge(s.OlderThan))
 		}
 	}
 	return ""
@@ -197,8 +215,9 @@ func (p *Protect) match(img ecs.Image) string {
 
 // ListFilter is the server-side filter for listing the region's candidates: the account's own
 // images in the selector's statuses with the selector's tags, created before the age bound. It
-// is a hint that only narrows the listing; Evaluate checks every condition again. The name glob
-// is not sent: the service's name filter is a fuzzy match, not a glob. A region without a
+// is a hint that only narrows the listing; Evaluate checks every condition again. With
+// select.keep_latest the age bound is not sent: the ranking needs every member of a group. The
+// name glob is not sent: the service's name filter is a fuzzy match, not a glob. A region without a
 // selector lists its own images in every selectable status; the runner may instead only look up
 // MissingExplicit ids.
 //
@@ -216,8 +235,9 @@ func (r *Region) ListFilter(now time.Time) ecs.ListFilter {
 			f.Tags[k] = v
 		}
 	}
-	if r.Select.OlderThan > 0 {
-		// The service filters to the minute; round the bound up a minute so that the listing
+	if r.Select.OlderThan > 0 && r.Select.KeepLatest == 0 {
+		// keep_latest ranks a group's images whatever their age, so with it the young ones must
+		// be listed too. The service filters to the minute; round the bound up a minute so that the listing
 		// is a superset of what the selector takes.
 		f.CreatedBefore = now.Add(-r.Select.OlderThan).UTC().Truncate(time.Minute).Add(time.Minute)
 	}

@@ -67,6 +67,7 @@ func (d *decoder) validate(fp *filePolicy) *Policy {
 			d.errorAt(field, "selects nothing: give image_ids, select or both")
 		}
 		r.Force = fr.Force != nil && *fr.Force
+		r.DeleteSnapshots = fr.DeleteSnapshots != nil && *fr.DeleteSnapshots
 		r.Protect = d.protect(field+".protect", fr.Protect)
 	}
 	p.Protect = d.protect("protect", fp.Protect)
@@ -184,6 +185,7 @@ func (d *decoder) selector(field string, fs *fileSelect) *Selector {
 	if _, ok := d.nodes[field+".status"]; ok {
 		s.Statuses = d.statuses(field+".status", fs.Status)
 	}
+	s.KeepLatest, s.GroupBy = d.retention(field, fs)
 	// A selector must narrow by something other than status: status alone, or a name that
 	// matches every name, would select every custom image of the account.
 	narrowName := hasName && strings.Trim(fs.Name, "*") != ""

@@ -23,6 +23,8 @@ const (
 	Failed       Outcome = "failed"        // anything else, after retries
 	Skipped      Outcome = "skipped"       // protected, or an explicit id that is missing or not ours
 	NotAttempted Outcome = "not_attempted" // never reached: interrupted, aborted or its region stopped
+	// Kept is a snapshot's outcome only: another image or a disk still uses it, so it stays.
+	Kept Outcome = "kept"
 )
 
 // Run statuses.
@@ -52,6 +54,8 @@ type Report struct {
 	RetryFrom string `json:"retry_from,omitempty"`
 	// Warnings are findings that did not change any outcome, such as a guard plan would trip.
 	Warnings []string `json:"warnings,omitempty"`
+
+	snapSeen map[string]bool // "region/snapshot_id" already counted: shared snapshots count once
 }
 
 // PolicyRef identifies the policy a run followed.
@@ -66,6 +70,25 @@ type Summary struct {
 	Deleted      int `json:"deleted"`
 	WouldDelete  int `json:"would_delete"`
 	Blocked      int `json:"blocked"`
+	Failed       int `json:"failed"`
+	Skipped      int `json:"skipped"`
+	NotAttempted int `json:"not_attempted"`
+	// ImageGiB is the total size of the images deleted, or in plan of those that would be.
+	ImageGiB int `json:"image_gib"`
+	// SnapshotGiB is the total size of the snapshots deleted, or in plan of those that would be,
+	// each snapshot counted once.
+	SnapshotGiB int `json:"snapshot_gib"`
+	// Snapshots counts the outcomes of the snapshots of deleted images (delete_snapshots).
+	Snapshots SnapshotSummary `json:"snapshots"`
+}
+
+// SnapshotSummary counts snapshot outcomes, each snapshot once even when two deleted images
+// shared it. The outcome counts always sum to Total.
+type SnapshotSummary struct {
+	Total        int `json:"total"`
+	Deleted      int `json:"deleted"`
+	WouldDelete  int `json:"would_delete"`
+	Kept         int `json:"kept"`
 	Failed       int `json:"failed"`
 	Skipped      int `json:"skipped"`
 	NotAttempted int `json:"not_attempted"`
@@ -90,6 +113,49 @@ type Entry struct {
 	Message   string  `json:"message"`
 	RequestID string  `json:"request_id"`
 	Attempts  int     `json:"attempts"`
+	// SizeGiB is the image's size as DescribeImages gave it; 0 when the image was not found.
+	SizeGiB int `json:"size_gib"`
+	// Blockers explains a blocked image: what holds it and what to do about it. Set for blocked
+	// entries only.
+	Blockers *Blockers `json:"blockers,omitempty"`
+	// Snapshots are the image's snapshots and what became of each, for an image deleted (or
+	// that plan would delete) in a region with delete_snapshots.
+	Snapshots []SnapshotEntry `json:"snapshots,omitempty"`
+}
+
+// Blockers is what keeps a blocked image, as far as the job looked it up.
+type Blockers struct {
+	// Instances are the instances created from the image (ImageUsingByInstance), every page of
+	// DescribeInstances.
+	Instances []string `json:"instances,omitempty"`
+	// SharedWith are the accounts the image is shared with (ImageUseShared).
+	SharedWith []string `json:"shared_with,omitempty"`
+	// PublishedToAll reports an image shared with the group "all" (ImageUseShared).
+	PublishedToAll bool `json:"published_to_all,omitempty"`
+	// Remediation is what a person does about the code, in one line.
+	Remediation string `json:"remediation"`
+	// LookupError says why the lookup of instances or accounts failed or was not made; empty when
+	// it succeeded or the code needs none.
+	LookupError string `json:"lookup_error,omitempty"`
+}
+
+// SnapshotEntry is one snapshot of a deleted image and what became of it.
+type SnapshotEntry struct {
+	SnapshotID string `json:"snapshot_id"`
+	// SizeGiB is the size DescribeImages gave for the snapshot's disk.
+	SizeGiB int `json:"size_gib"`
+	// Outcome is deleted, would_delete (plan), kept (another image or a disk uses it: Code says
+	// which), failed, skipped (it no longer existed) or not_attempted.
+	Outcome Outcome `json:"outcome"`
+	Code    string  `json:"code"`
+	Message string  `json:"message"`
+	// UsedBy names the images that still use a snapshot kept with SnapshotCreatedImage, when
+	// the listing showed them.
+	UsedBy []string `json:"used_by,omitempty"`
+	// Remediation is what a person does about a kept snapshot, in one line.
+	Remediation string `json:"remediation,omitempty"`
+	RequestID   string `json:"request_id"`
+	Attempts    int    `json:"attempts"`
 }
 
 // New starts a report for command ("plan" or "apply") over the policy file's bytes.
@@ -104,6 +170,7 @@ func New(command, policyPath string, policy []byte, started time.Time) *Report {
 		ByCode:        map[string]int{},
 		Regions:       map[string]*RegionTotal{},
 		Images:        []Entry{},
+		snapSeen:      map[string]bool{},
 	}
 }
 
@@ -117,7 +184,8 @@ func (r *Report) AddRegion(region string) *RegionTotal {
 	return rt
 }
 
-// Add records one image's outcome and counts it.
+// Add records one image's outcome and counts it, with its size and its snapshots. A snapshot
+// that an earlier entry of the region already listed is not counted again.
 func (r *Report) Add(e Entry) {
 	r.Images = append(r.Images, e)
 	rt := r.AddRegion(e.Region)
@@ -126,6 +194,43 @@ func (r *Report) Add(e Entry) {
 	if (e.Outcome == Blocked || e.Outcome == Failed) && e.Code != "" {
 		r.ByCode[e.Code]++
 		rt.ByCode[e.Code]++
+	}
+	if e.Outcome == Deleted || e.Outcome == WouldDelete {
+		r.Summary.ImageGiB += e.SizeGiB
+		rt.Summary.ImageGiB += e.SizeGiB
+	}
+	if r.snapSeen == nil {
+		r.snapSeen = map[string]bool{}
+	}
+	for _, s := range e.Snapshots {
+		key := e.Region + "/" + s.SnapshotID
+		if r.snapSeen[key] {
+			continue
+		}
+		r.snapSeen[key] = true
+		r.Summary.countSnapshot(s)
+		rt.Summary.countSnapshot(s)
+	}
+}
+
+func (s *Summary) countSnapshot(e SnapshotEntry) {
+	ss := &s.Snapshots
+	ss.Total++
+	switch e.Outcome {
+	case Deleted:
+		ss.Deleted++
+		s.SnapshotGiB += e.SizeGiB
+	case WouldDelete:
+		ss.WouldDelete++
+		s.SnapshotGiB += e.SizeGiB
+	case Kept:
+		ss.Kept++
+	case Failed:
+		ss.Failed++
+	case Skipped:
+		ss.Skipped++
+	default:
+		ss.NotAttempted++
 	}
 }
 

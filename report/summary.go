@@ -10,7 +10,8 @@ import (
 )
 
 // Summarize writes the short human summary: totals, one line per region, the codes that
-// blocked or failed images, elapsed time and images per second.
+// blocked or failed images, the snapshots, the space reclaimed, elapsed time and images per
+// second.
 func Summarize(w io.Writer, r *Report) error {
 	elapsed := r.FinishedAt.Sub(r.StartedAt)
 	rate := 0.0
@@ -49,5 +50,14 @@ func Summarize(w io.Writer, r *Report) error {
 			fmt.Fprintf(w, "  %-32s %d\n", c, r.ByCode[c])
 		}
 	}
+	if ss := r.Summary.Snapshots; ss.Total > 0 {
+		fmt.Fprintf(w, "snapshots: %d deleted, %d would_delete, %d kept, %d failed, %d skipped, %d not_attempted\n",
+			ss.Deleted, ss.WouldDelete, ss.Kept, ss.Failed, ss.Skipped, ss.NotAttempted)
+	}
+	verb := "reclaimed"
+	if r.Command == "plan" {
+		verb = "would reclaim"
+	}
+	fmt.Fprintf(w, "%s: %d GiB of images, %d GiB of snapshots\n", verb, r.Summary.ImageGiB, r.Summary.SnapshotGiB)
 	return nil
 }

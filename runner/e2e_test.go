@@ -230,6 +230,38 @@ func checkSums(t testing.TB, rep *report.Report) {
 			t.Errorf("%s: unknown outcome %q", key, e.Outcome)
 		}
 	}
+	// Sizes and snapshots are counted from the entries too, each snapshot of a region once.
+	snaps := map[string]bool{}
+	for _, e := range rep.Images {
+		if e.Outcome == report.Deleted || e.Outcome == report.WouldDelete {
+			s.ImageGiB += e.SizeGiB
+		}
+		for _, sn := range e.Snapshots {
+			if snaps[e.Region+"/"+sn.SnapshotID] {
+				continue
+			}
+			snaps[e.Region+"/"+sn.SnapshotID] = true
+			s.Snapshots.Total++
+			switch sn.Outcome {
+			case report.Deleted:
+				s.Snapshots.Deleted++
+				s.SnapshotGiB += sn.SizeGiB
+			case report.WouldDelete:
+				s.Snapshots.WouldDelete++
+				s.SnapshotGiB += sn.SizeGiB
+			case report.Kept:
+				s.Snapshots.Kept++
+			case report.Failed:
+				s.Snapshots.Failed++
+			case report.Skipped:
+				s.Snapshots.Skipped++
+			case report.NotAttempted:
+				s.Snapshots.NotAttempted++
+			default:
+				t.Errorf("%s/%s: snapshot %s: unknown outcome %q", e.Region, e.ImageID, sn.SnapshotID, sn.Outcome)
+			}
+		}
+	}
 	if s != rep.Summary {
 		t.Errorf("summary %+v, entries give %+v", rep.Summary, s)
 	}

@@ -98,11 +98,13 @@ func (r *Runner) resolve(ctx context.Context, g *errgroup.Group, rs *regionState
 		if seen[img.ID] {
 			continue
 		}
-		it := &item{region: reg.ID, id: img.ID, name: img.Name, force: reg.Force}
+		it := &item{region: reg.ID, id: img.ID, name: img.Name, force: reg.Force, size: img.SizeGiB, snapshots: img.Snapshots}
 		switch {
 		case v.Kind == policy.Selected:
 		case v.Kind == policy.Protected:
 			it.outcome, it.message = report.Skipped, "protected by "+v.Rule
+		case v.Kind == policy.Retained:
+			it.outcome, it.message = report.Skipped, "kept by "+v.Rule+": "+v.Reason
 		case v.Kind == policy.NotOwned && v.Explicit:
 			it.outcome, it.code = report.Skipped, CodeNotOwned
 			it.message = "explicit id is not one of the account's own custom images: " + v.Reason

@@ -60,6 +60,9 @@ type Config struct {
 	// earlier report left failed or not_attempted. Each is still checked against the policy and
 	// the service as usual; an image the policy no longer selects is left alone.
 	Only map[string]bool
+	// Blockers looks up what holds each blocked image (the instances using it, the accounts it is
+	// shared with) after the delete phases. Remediations are reported either way.
+	Blockers bool
 }
 
 // RetryConfig bounds retries. Zero fields take the defaults.
@@ -120,6 +123,7 @@ type Runner struct {
 	total   atomic.Int64
 	done    atomic.Int64
 	stop    context.CancelFunc // stops the run on a fatal fault
+	follow  followUp           // blocker lookups and snapshot deletions; guarded by mu
 }
 
 // item is one selected image and what became of it. Fields after the first block are guarded by
@@ -137,6 +141,10 @@ type item struct {
 	passed    bool // the DryRun passed
 	unknown   bool // a real delete attempt ended without a known result
 	inflight  bool
+
+	size      int              // GiB, from the listing
+	snapshots []ecs.Snapshot   // from the listing's DiskDeviceMappings
+	blockers  *report.Blockers // what the blocker lookup found; nil when none was made
 }
 
 // regionState is what the runner knows of one region while it runs.
@@ -173,7 +181,7 @@ func (r *Runner) region(name string) *regionState {
 	rs := r.regions[name]
 	if rs == nil {
 		rs = &regionState{name: name, limiters: map[string]*adaptiveLimiter{}, ownCount: -1}
-		for _, action := range []string{"DescribeImages", "DeleteImage"} {
+		for _, action := range append([]string{"DescribeImages", "DeleteImage"}, followUpActions...) {
 			rs.limiters[action] = newAdaptiveLimiter(r.cfg.Rate, time.Now) // pacing follows the real clock, whatever Now says
 		}
 		r.regions[name] = rs
@@ -218,6 +226,7 @@ func (r *Runner) Run(ctx context.Context) (*report.Report, error) {
 			}
 		}
 	}
+	r.followUps(ctx, g)
 	_ = g.Wait() // tasks never return errors; outcomes are results
 	status := report.StatusCompleted
 	switch {
@@ -240,7 +249,7 @@ func (r *Runner) Report(status string) *report.Report {
 	}
 	for _, it := range r.items {
 		e := report.Entry{Region: it.region, ImageID: it.id, Name: it.name, Outcome: it.outcome,
-			Code: it.code, Message: it.message, RequestID: it.requestID, Attempts: it.attempts}
+			Code: it.code, Message: it.message, RequestID: it.requestID, Attempts: it.attempts, SizeGiB: it.size}
 		switch {
 		case it.outcome != "":
 		case it.inflight:
@@ -248,6 +257,7 @@ func (r *Runner) Report(status string) *report.Report {
 		default:
 			e.Outcome = report.NotAttempted
 		}
+		r.annotate(&e, it)
 		rep.Add(e)
 	}
 	rep.Fault = r.fault

@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -14,6 +16,7 @@ import (
 	"github.com/ecs-image-cleanup/ecs-image-cleanup/ecs"
 	"github.com/ecs-image-cleanup/ecs-image-cleanup/ecs/ecstest"
 	"github.com/ecs-image-cleanup/ecs-image-cleanup/policy"
+	"github.com/ecs-image-cleanup/ecs-image-cleanup/report"
 	"github.com/ecs-image-cleanup/ecs-image-cleanup/runner"
 )
 
@@ -26,7 +29,12 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	policyPath := fs.String("policy", "examples/demo.yaml", "policy to run")
 	reportDir := fs.String("report-dir", "", "directory for plan.json and apply.json (default: a new temporary directory)")
 	logLevel := fs.String("log-level", "warn", "debug, info, warn or error")
+	format := fs.String("format", report.FormatText, "summary format: text, markdown or json")
 	if err := fs.Parse(args); err != nil {
+		return exitUsage
+	}
+	if !slices.Contains(report.Formats, *format) {
+		fmt.Fprintf(stderr, "ecs-image-cleanup demo: --format %q: use %s\n", *format, strings.Join(report.Formats, ", "))
 		return exitUsage
 	}
 	log, err := newLogger(*logLevel, "", stderr)
@@ -72,6 +80,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		code = execute(ctx, job{
 			command: command, policyPath: *policyPath, policy: pol, policyBytes: data, api: client,
 			reportPath: path, yes: true, log: log.With(zap.String("command", command)),
+			format: *format, blockers: command == runner.Plan,
 		}, stdout, stdout)
 		if code != exitOK {
 			break

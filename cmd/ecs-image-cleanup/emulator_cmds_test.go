@@ -5,6 +5,7 @@ import (
 	"flag"
 	"os/exec"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -21,7 +22,7 @@ var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []str
 // cmdEmulator starts the ECS emulator in the test process from a state file, with its creation
 // times moved as the demo moves them, and points the script at it:
 //
-//	emulator [-ignore-dry-run] [-internal-error-ratio R] [-latency D] STATE
+//	emulator [-ignore-dry-run] [-internal-error-ratio R] [-latency D] [-deny ACTION=CODE] STATE
 //
 // sets $ENDPOINT and the credential variables the emulator accepts.
 func cmdEmulator(ts *testscript.TestScript, neg bool, args []string) {
@@ -32,6 +33,15 @@ func cmdEmulator(ts *testscript.TestScript, neg bool, args []string) {
 	ignoreDryRun := fs.Bool("ignore-dry-run", false, "answer DryRun requests as real ones")
 	internal := fs.Float64("internal-error-ratio", 0, "share of DeleteImage answered 500 InternalError")
 	latency := fs.Duration("latency", 0, "latency of every call")
+	deny := map[string]string{}
+	fs.Func("deny", "answer ACTION (or REGION/ACTION) with CODE: ACTION=CODE", func(v string) error {
+		k, code, ok := strings.Cut(v, "=")
+		if !ok {
+			return errors.New("want ACTION=CODE")
+		}
+		deny[k] = code
+		return nil
+	})
 	if err := fs.Parse(args); err != nil || fs.NArg() != 1 {
 		ts.Fatalf("usage: emulator [flags] STATE")
 	}
@@ -40,6 +50,7 @@ func cmdEmulator(ts *testscript.TestScript, neg bool, args []string) {
 	rebase(st, time.Now())
 	srv := ecstest.NewServer(st, ecstest.Options{
 		IgnoreDryRun: *ignoreDryRun,
+		Deny:         deny,
 		Faults: map[string]ecstest.Faults{
 			"*":           {Latency: *latency},
 			"DeleteImage": {Latency: *latency, InternalErrorRatio: *internal},

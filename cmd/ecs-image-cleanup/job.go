@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,6 +11,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -37,6 +39,9 @@ type jobFlags struct {
 	maxRate   float64
 	timeout   time.Duration
 	retryFrom string
+	format    string
+	blockers  bool
+	summary   string
 }
 
 func parseJobFlags(command string, args []string, stderr io.Writer) (*jobFlags, error) {
@@ -51,6 +56,10 @@ func parseJobFlags(command string, args []string, stderr io.Writer) (*jobFlags, 
 	fs.Float64Var(&f.maxRate, "max-rate", 0, "requests per second per region and action never exceeded (default: no ceiling; the job slows down on throttling by itself)")
 	fs.DurationVar(&f.timeout, "request-timeout", 30*time.Second, "timeout of one API request")
 	fs.StringVar(&f.retryFrom, "retry-from", "", "limit the run to the images an earlier report left failed or not_attempted")
+	fs.StringVar(&f.format, "format", report.FormatText, "summary format: text, markdown (an audit to paste into a ticket) or json")
+	fs.StringVar(&f.summary, "summary", "", "write the summary to this file (default: stderr)")
+	fs.BoolVar(&f.blockers, "blockers", command == runner.Plan,
+		"look up what holds each blocked image (the instances using it, the accounts it is shared with); default on for plan, off for apply")
 	if command == runner.Apply {
 		fs.BoolVar(&f.yes, "yes", false, "delete without asking (required when stdin is not a terminal)")
 	}
@@ -62,6 +71,9 @@ func parseJobFlags(command string, args []string, stderr io.Writer) (*jobFlags, 
 	}
 	if f.policy == "" {
 		return nil, errors.New("--policy is required")
+	}
+	if !slices.Contains(report.Formats, f.format) {
+		return nil, fmt.Errorf("--format %q: use %s", f.format, strings.Join(report.Formats, ", "))
 	}
 	return f, nil
 }
@@ -133,6 +145,7 @@ func cmdJob(ctx context.Context, command string, args []string, stdout, stderr i
 	return execute(ctx, job{
 		command: command, policyPath: f.policy, policy: pol, policyBytes: data, api: client,
 		reportPath: f.report, yes: f.yes, maxRate: f.maxRate, log: log, only: only, retryFrom: f.retryFrom,
+		format: f.format, summaryPath: f.summary, blockers: f.blockers,
 	}, stdout, stderr)
 }
 
@@ -172,6 +185,9 @@ type job struct {
 	retry       runner.RetryConfig
 	only        map[string]bool // nil: every selected image
 	retryFrom   string
+	format      string // summary format; "" is text
+	summaryPath string // "" writes the summary to stderr
+	blockers    bool   // look up what holds blocked images
 }
 
 // execute runs a job with signal handling, writes its report and summary, and returns the exit
@@ -187,6 +203,7 @@ func execute(ctx context.Context, j job, stdout, stderr io.Writer) int {
 	cfg := runner.Config{
 		Command: j.command, Policy: j.policy, PolicyPath: j.policyPath, PolicyBytes: j.policyBytes,
 		API: j.api, Logger: j.log, Rate: runner.RateConfig{Max: j.maxRate}, Retry: j.retry, Only: j.only,
+		Blockers: j.blockers,
 	}
 	if j.command == runner.Apply && !j.yes {
 		cfg.Confirm = func(perRegion map[string]int) bool { return askConfirmation(perRegion, stderr) }
@@ -203,6 +220,23 @@ func execute(ctx context.Context, j job, stdout, stderr io.Writer) int {
 			return report.Write(stdout, rep)
 		}
 		return report.WriteFile(j.reportPath, rep)
+	}
+	// writeSummary writes the summary in the chosen format; when its file cannot be written, the
+	// summary goes to stderr after the error.
+	writeSummary := func(rep *report.Report) error {
+		if j.summaryPath == "" {
+			return report.WriteSummary(stderr, rep, j.format)
+		}
+		var buf bytes.Buffer
+		if err := report.WriteSummary(&buf, rep, j.format); err != nil {
+			return err
+		}
+		if err := os.WriteFile(j.summaryPath, buf.Bytes(), 0o644); err != nil {
+			fmt.Fprintf(stderr, "ecs-image-cleanup %s: write summary: %v\n", j.command, err)
+			_, _ = stderr.Write(buf.Bytes())
+			return err
+		}
+		return nil
 	}
 
 	sigs := make(chan os.Signal, 2)
@@ -225,7 +259,7 @@ func execute(ctx context.Context, j job, stdout, stderr io.Writer) int {
 		s := <-sigs
 		rep := r.Report(report.StatusInterrupted)
 		_ = writeReport(rep)
-		_ = report.Summarize(stderr, rep)
+		_ = writeSummary(rep)
 		osExit(signalExit(s))
 	}()
 
@@ -243,13 +277,15 @@ func execute(ctx context.Context, j job, stdout, stderr io.Writer) int {
 	rep.RetryFrom = j.retryFrom
 	if err := writeReport(rep); err != nil {
 		fmt.Fprintf(stderr, "ecs-image-cleanup %s: %v\n", j.command, err)
-		_ = report.Summarize(stderr, rep)
+		_ = report.WriteSummary(stderr, rep, j.format)
 		return exitFailed
 	}
 	if cfg.Progress != nil {
 		fmt.Fprintln(stderr)
 	}
-	_ = report.Summarize(stderr, rep)
+	if err := writeSummary(rep); err != nil {
+		return exitFailed
+	}
 	return exitCode(rep, sig)
 }
 
@@ -272,7 +308,7 @@ func exitCode(rep *report.Report, sig os.Signal) int {
 			}
 		}
 		return exitAborted
-	case rep.Fault != "" || rep.Summary.Failed > 0:
+	case rep.Fault != "" || rep.Summary.Failed > 0 || rep.Summary.Snapshots.Failed > 0:
 		return exitFailed
 	}
 	for _, rt := range rep.Regions {

@@ -87,6 +87,9 @@ func validateSummary(p *policy.Policy) string {
 		if r.Force {
 			parts = append(parts, "force in "+r.ID)
 		}
+		if r.DeleteSnapshots {
+			parts = append(parts, "delete_snapshots in "+r.ID)
+		}
 	}
 	return fmt.Sprintf("%s: ok: %s", p.File, strings.Join(parts, ", "))
 }

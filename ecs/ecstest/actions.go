@@ -520,7 +520,7 @@ func (s *Server) describeImageSharePermission(p params, c *Call, _ *faultDraw) (
 
 // ---- DeleteSnapshot ----
 
-func (s *Server) deleteSnapshot(p params, c *Call, _ *faultDraw) (any, *apiError, bool) {
+func (s *Server) deleteSnapshot(p params, c *Call, d *faultDraw) (any, *apiError, bool) {
 	id := p["SnapshotId"]
 	if id == "" {
 		return nil, missing("SnapshotId"), false
@@ -545,5 +545,6 @@ func (s *Server) deleteSnapshot(p params, c *Call, _ *faultDraw) (any, *apiError
 		return nil, errf(403, "SnapshotCreatedDisk", "The specified snapshot has been used to create disk, please use the force parameter to delete it."), false
 	}
 	delete(s.snapshots, id)
-	return &requestIDResp{RequestId: c.RequestID}, nil, false
+	drop := d.drop < d.f.DropAfterDeleteRatio
+	return &requestIDResp{RequestId: c.RequestID}, nil, drop
 }

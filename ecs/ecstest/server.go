@@ -76,7 +76,8 @@ type Faults struct {
 	// UnavailableRatio of requests are answered 503 ServiceUnavailable.
 	UnavailableRatio float64
 	// DropAfterDeleteRatio applies to real (non-dry) successful DeleteImage
-	// only: the delete takes effect, then the connection is closed with no answer.
+	// and successful DeleteSnapshot only: the delete takes effect, then the
+	// connection is closed with no answer.
 	DropAfterDeleteRatio float64
 	// UnappliedDeleteRatio applies to real (non-dry) DeleteImage that would succeed: the
 	// service answers 200 but the image stays, a lost write that only a second look reveals.
