@@ -1,51 +1,31 @@
 package runner_test
 
 import (
-	"fmt"
+	"os"
 	"runtime"
+	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/ecs-image-cleanup/ecs-image-cleanup/ecs/ecstest"
-	"github.com/ecs-image-cleanup/ecs-image-cleanup/runner"
+	"github.com/ecs-image-cleanup/ecs-image-cleanup/policy"
 )
 
-// BenchmarkApplyLatencyBound runs apply over 10,000 deletable images against the emulator with
-// 100 ms on every call and concurrency 64, and reports the run's time against the ideal
-// (requests made x latency / concurrency), and the peak heap.
-//
-//	go test -run '^$' -bench ApplyLatencyBound -benchtime 1x ./runner
-func BenchmarkApplyLatencyBound(b *testing.B) {
-	const (
-		images      = 10_000
-		latency     = 100 * time.Millisecond
-		concurrency = 64
-	)
-	for i := 0; i < b.N; i++ {
-		b.StopTimer()
-		st := &ecstest.State{Regions: map[string]*ecstest.Region{
-			"cn-hangzhou": {Images: ecstest.GenerateImages(images, "bench", now.Add(-90*24*time.Hour))},
-		}}
-		pol := fmt.Sprintf("version: 1\nconcurrency: %d\nregions:\n  - region: cn-hangzhou\n    select:\n      older_than: 30d\n", concurrency)
-		h := newHarness(b, st, ecstest.Options{Faults: map[string]ecstest.Faults{"*": {Latency: latency}}}, pol)
-		peak := trackPeakHeap()
-		b.StartTimer()
-		start := time.Now()
-		rep := h.run(b, runner.Apply, nil)
-		elapsed := time.Since(start)
-		b.StopTimer()
-		heap := peak()
-		if rep.Summary.Deleted != images {
-			b.Fatalf("deleted %d of %d (%+v)", rep.Summary.Deleted, images, rep.Summary)
-		}
-		requests := len(h.srv.Calls())
-		ideal := time.Duration(requests) * latency / concurrency
-		b.ReportMetric(elapsed.Seconds()/ideal.Seconds(), "x_ideal")
-		b.ReportMetric(float64(requests)/elapsed.Seconds(), "req/s")
-		b.ReportMetric(float64(heap)/(1<<20), "peak_heap_MiB")
-		b.ReportMetric(float64(requests), "requests")
+func parsePolicy(yaml string) (*policy.Policy, error) {
+	return policy.Parse("policy.yaml", []byte(yaml))
+}
+
+// envInt reads a positive number from the environment; 0 if unset.
+func envInt(tb testing.TB, name string) int {
+	v := os.Getenv(name)
+	if v == "" {
+		return 0
 	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		tb.Fatalf("%s=%q: want a positive number", name, v)
+	}
+	return n
 }
 
 // trackPeakHeap samples the live heap every 10 ms until the returned function is called, which

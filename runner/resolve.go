@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -188,21 +189,30 @@ func (r *Runner) listAll(ctx context.Context, g *errgroup.Group, rs *regionState
 
 // lookup finds images by id, 100 a call, whatever their owner and status.
 func (r *Runner) lookup(ctx context.Context, g *errgroup.Group, rs *regionState, ids []string) ([]ecs.Image, *ecs.Error) {
-	var out []ecs.Image
-	for start := 0; start < len(ids); start += ecs.PageSize {
-		chunk := ids[start:min(start+ecs.PageSize, len(ids))]
+	n := (len(ids) + ecs.PageSize - 1) / ecs.PageSize
+	pages := make([][]ecs.Image, n)
+	errs := make([]*ecs.Error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		chunk := ids[i*ecs.PageSize : min((i+1)*ecs.PageSize, len(ids))]
 		f := ecs.ListFilter{ImageID: strings.Join(chunk, ","), Statuses: ecs.AllStatuses}
-		var page ecs.ImagePage
-		if err := r.call(ctx, g, rs, "DescribeImages", func(ctx context.Context) error {
-			var err error
-			page, err = r.cfg.API.DescribeImagesPage(ctx, rs.name, f, 1, ecs.PageSize)
-			return err
-		}); err != nil {
+		wg.Add(1)
+		go func() { // all chunks at once: the concurrency limit and the limiter pace them
+			defer wg.Done()
+			errs[i] = r.call(ctx, g, rs, "DescribeImages", func(ctx context.Context) error {
+				page, err := r.cfg.API.DescribeImagesPage(ctx, rs.name, f, 1, ecs.PageSize)
+				pages[i] = page.Images
+				return err
+			})
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
 			return nil, err
 		}
-		out = append(out, page.Images...)
 	}
-	return out, nil
+	return slices.Concat(pages...), nil
 }
 
 // countOwn counts the region's own custom images in every status, for max_deletion_percent.

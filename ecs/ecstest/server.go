@@ -11,6 +11,7 @@ package ecstest
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math/rand"
 	randv2 "math/rand/v2"
 	"net"
@@ -61,6 +62,9 @@ type Options struct {
 	// Now is the clock for signature date checks (x-acs-date within 15
 	// minutes of it); nil = time.Now. Rate limiting always uses the real clock.
 	Now func() time.Time
+	// DiscardCalls keeps no call log (Calls returns none), only the tallies of Counts: for
+	// runs of hundreds of thousands of calls, whose log would outweigh what they measure.
+	DiscardCalls bool
 }
 
 // Faults are injected into the answers to one action.
@@ -124,8 +128,9 @@ type Server struct {
 	noncePrev map[string]struct{}
 	nonceRot  time.Time
 
-	logMu sync.Mutex
-	calls []Call
+	logMu  sync.Mutex
+	calls  []Call
+	counts map[CallKind]int
 
 	inFlight atomic.Int64
 	peak     atomic.Int64
@@ -542,8 +547,29 @@ func (s *Server) useNonce(nonce string, now time.Time) bool {
 
 func (s *Server) logCall(c Call) {
 	s.logMu.Lock()
-	s.calls = append(s.calls, c)
-	s.logMu.Unlock()
+	defer s.logMu.Unlock()
+	if s.counts == nil {
+		s.counts = map[CallKind]int{}
+	}
+	s.counts[CallKind{Action: c.Action, Code: c.Code, DryRun: c.DryRun}]++
+	if !s.opts.DiscardCalls {
+		s.calls = append(s.calls, c)
+	}
+}
+
+// CallKind is what Counts tallies calls by.
+type CallKind struct {
+	Action string
+	Code   string // "" for a 2xx answer
+	DryRun bool
+}
+
+// Counts returns how many calls of each kind the server has answered (or dropped), whether or
+// not it keeps the call log.
+func (s *Server) Counts() map[CallKind]int {
+	s.logMu.Lock()
+	defer s.logMu.Unlock()
+	return maps.Clone(s.counts)
 }
 
 func (s *Server) enter() {
