@@ -2,7 +2,7 @@ package runner_test
 
 import (
 	"os"
-	"runtime"
+	"runtime/metrics"
 	"strconv"
 	"sync/atomic"
 	"testing"
@@ -28,7 +28,8 @@ func envInt(tb testing.TB, name string) int {
 	return n
 }
 
-// trackPeakHeap samples the live heap every 10 ms until the returned function is called, which
+// trackPeakHeap samples the live heap (as the last garbage collection measured it, so garbage
+// not yet collected does not count) every 10 ms until the returned function is called, which
 // reports the highest sample.
 func trackPeakHeap() func() uint64 {
 	var peak atomic.Uint64
@@ -38,11 +39,11 @@ func trackPeakHeap() func() uint64 {
 		defer close(done)
 		t := time.NewTicker(10 * time.Millisecond)
 		defer t.Stop()
-		var ms runtime.MemStats
+		sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
 		for {
-			runtime.ReadMemStats(&ms)
-			if ms.HeapAlloc > peak.Load() {
-				peak.Store(ms.HeapAlloc)
+			metrics.Read(sample)
+			if v := sample[0].Value.Uint64(); v > peak.Load() {
+				peak.Store(v)
 			}
 			select {
 			case <-stop:

@@ -52,7 +52,8 @@ type RateConfig struct {
 const (
 	minAnswers     = 10   // a window with fewer answers decides nothing yet...
 	maxWindows     = 5    // ...unless it has lasted this many windows
-	heavyThrottles = 8    // this many throttles, and most answers, decide a window early
+	heavyThrottles = 8    // this many throttles, and most answers, decide a window early...
+	heavyCut       = 4    // ...and cut the pace at most this many times
 	minMargin      = 0.01 // throttled share above the background that means "too fast"...
 	sigmas         = 3    // ...or this many standard errors of the background, if more
 	historySize    = 10   // windows remembered for the background share
@@ -181,7 +182,7 @@ func (l *adaptiveLimiter) record(w uint64, throttled bool) {
 			l.ceiling, l.probes = answered/(1-background), 0
 		}
 		if heavy {
-			target = max(target, float64(max(l.sent, n))/secs/4)
+			target = max(target, float64(max(l.sent, n))/secs/heavyCut)
 		}
 		l.set(target)
 	case !l.open && float64(l.sent)/secs >= paceBound*l.cur:

@@ -2,6 +2,7 @@
 // a loopback address, for demos and manual runs of the cleanup job:
 //
 //	go run ./cmd/ecs-emulator --state examples/emulator-state.yaml [--addr 127.0.0.1:0] [--seed N] [--latency 0s]
+//	go run ./cmd/ecs-emulator --generate 100000 --regions cn-hangzhou,cn-beijing --discard-calls
 //
 // It prints the URL and the credentials to use, then runs until SIGINT or SIGTERM.
 package main
@@ -41,6 +42,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	throttle := fs.Float64("throttle-ratio", 0, "ratio of answers throttled (every action)")
 	rps := fs.Float64("region-rps", 0, "per-region request rate limit (0 = unlimited)")
 	missing := fs.String("missing-image", "error", `DeleteImage of a missing image: "error" (404) or "ignore" (200)`)
+	generate := fs.Int("generate", 0, "instead of --state: this many deletable images (90 days old) per region of --regions")
+	regions := fs.String("regions", "cn-hangzhou", "comma-separated regions for --generate")
+	discard := fs.Bool("discard-calls", false, "keep no call log, only counts (for runs of very many calls)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -48,13 +52,22 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
 	}
 	var st *ecstest.State
+	if *generate > 0 && *statePath != "" {
+		return fmt.Errorf("--generate and --state exclude each other")
+	}
+	if *generate > 0 {
+		st = &ecstest.State{Regions: map[string]*ecstest.Region{}}
+		for _, name := range strings.Split(*regions, ",") {
+			st.Regions[name] = &ecstest.Region{Images: ecstest.GenerateImages(*generate, "gen", time.Now().Add(-90*24*time.Hour))}
+		}
+	}
 	if *statePath != "" {
 		var err error
 		if st, err = ecstest.LoadState(*statePath); err != nil {
 			return err
 		}
 	}
-	opts := ecstest.Options{Seed: *seed, RegionRPS: *rps, MissingImage: *missing}
+	opts := ecstest.Options{Seed: *seed, RegionRPS: *rps, MissingImage: *missing, DiscardCalls: *discard}
 	if *latency > 0 || *throttle > 0 {
 		opts.Faults = map[string]ecstest.Faults{"*": {Latency: *latency, ThrottleRatio: *throttle}}
 	}
