@@ -152,8 +152,12 @@ func (r *Runner) listAll(ctx context.Context, g *errgroup.Group, rs *regionState
 	if pages <= 1 || len(first.Images) < ecs.PageSize {
 		return first.Images, nil
 	}
-	rest := make([][]ecs.Image, pages+1)
+	// Each page is copied into its place in one slice as it comes, so that the account's images
+	// are held once, not once in pages and again merged.
+	all := make([]ecs.Image, pages*ecs.PageSize)
+	counts := make([]int, pages+1)
 	errs := make([]*ecs.Error, pages+1)
+	counts[1] = copy(all, first.Images)
 	var wg sync.WaitGroup
 	for p := 2; p <= pages; p++ {
 		wg.Add(1)
@@ -161,30 +165,32 @@ func (r *Runner) listAll(ctx context.Context, g *errgroup.Group, rs *regionState
 			defer wg.Done()
 			errs[p] = r.call(ctx, g, rs, "DescribeImages", func(ctx context.Context) error {
 				page, err := r.cfg.API.DescribeImagesPage(ctx, rs.name, f, p, ecs.PageSize)
-				rest[p] = page.Images
+				counts[p] = copy(all[(p-1)*ecs.PageSize:p*ecs.PageSize], page.Images)
 				return err
 			})
 		}()
 	}
 	wg.Wait()
-	images := first.Images
-	ids := make(map[string]bool, first.TotalCount)
-	for _, img := range images {
-		ids[img.ID] = true
-	}
 	for p := 2; p <= pages; p++ {
 		if errs[p] != nil {
 			return nil, errs[p]
 		}
-		// Images created or deleted while paging shift the pages: never count one twice.
-		for _, img := range rest[p] {
+	}
+	// Images created or deleted while paging shift the pages: never count one twice. The
+	// pages are compacted in place, in order.
+	ids := make(map[string]bool, first.TotalCount)
+	n := 0
+	for p := 1; p <= pages; p++ {
+		for _, img := range all[(p-1)*ecs.PageSize : (p-1)*ecs.PageSize+counts[p]] {
 			if !ids[img.ID] {
 				ids[img.ID] = true
-				images = append(images, img)
+				all[n] = img
+				n++
 			}
 		}
 	}
-	return images, nil
+	clear(all[n:])
+	return all[:n:n], nil
 }
 
 // lookup finds images by id, 100 a call, whatever their owner and status.
