@@ -247,6 +247,7 @@ func (r *Runner) Report(status string) *report.Report {
 	for _, name := range r.order {
 		rep.AddRegion(name).Error = r.regions[name].err
 	}
+	rep.Images = make([]report.Entry, 0, len(r.items))
 	for _, it := range r.items {
 		e := report.Entry{Region: it.region, ImageID: it.id, Name: it.name, Outcome: it.outcome,
 			Code: it.code, Message: it.message, RequestID: it.requestID, Attempts: it.attempts, SizeGiB: it.size}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/ecs-image-cleanup/ecs-image-cleanup/ecs"
 	"github.com/ecs-image-cleanup/ecs-image-cleanup/ecs/ecstest"
+	"github.com/ecs-image-cleanup/ecs-image-cleanup/report"
 	"github.com/ecs-image-cleanup/ecs-image-cleanup/runner"
 )
 
@@ -343,7 +344,7 @@ func buildEmulator(b *testing.B) string {
 }
 
 // runJobRemote runs apply against the emulator binary bin, started for the run with the
-// workload's images; the process's CPU and heap are then the job's alone. Requests are
+// workload's images, and writes its report; the process's CPU and heap are then the job's alone. Requests are
 // counted from the report: two DeleteImage per image, and the listing and confirming pages.
 func (w workload) runJobRemote(tb testing.TB, bin string) measured {
 	cmd := exec.Command(bin, "--generate", fmt.Sprint(w.perRegion), "--regions", strings.Join(w.regionNames(), ","),
@@ -389,6 +390,10 @@ func (w workload) runJobRemote(tb testing.TB, bin string) measured {
 		deleted = rep.Summary.Deleted
 		for _, e := range rep.Images {
 			attempts += e.Attempts
+		}
+		// Written as the command writes it, so that its memory counts too.
+		if err := report.WriteFile(filepath.Join(tb.TempDir(), "report.json"), rep); err != nil {
+			tb.Fatal(err)
 		}
 	})
 	if want := w.regions * w.perRegion; deleted != want {
