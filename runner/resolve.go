@@ -275,7 +275,7 @@ func (r *Runner) call(ctx context.Context, g *errgroup.Group, rs *regionState, a
 			}
 			delay = max(e.RetryAfter, r.backoff(errorsN))
 		}
-		r.log.Debug("retrying", zap.String("region", rs.name), zap.String("action", action), zap.String("code", e.Code), zap.Duration("delay", delay))
+		r.log.Debug("retrying", zap.String("region", rs.name), zap.String("action", action), zap.String("code", e.Code), zap.String("message", e.Message), zap.Duration("delay", delay))
 		t := time.NewTimer(delay)
 		select {
 		case <-t.C:
