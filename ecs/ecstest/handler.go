@@ -86,14 +86,21 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		c.Code = e.Code
 	case e != nil:
 		c.Status, c.Code = e.Status, e.Code
-		writeError(w, c.RequestID, c.Region, e)
 	default:
 		c.Status = http.StatusOK
+	}
+	// Logged before the answer leaves, so that a client that has its answer finds the call in
+	// the log.
+	c.End = time.Now()
+	s.logCall(c)
+	switch {
+	case e != nil && e.Status == 0:
+	case e != nil:
+		writeError(w, c.RequestID, c.Region, e)
+	default:
 		w.Header().Set("x-acs-request-id", c.RequestID)
 		writeJSON(w, http.StatusOK, resp)
 	}
-	c.End = time.Now()
-	s.logCall(c)
 }
 
 func (s *Server) handle(r *http.Request, c *Call) (any, *apiError, bool) {
