@@ -21,7 +21,7 @@ const (
 	WouldDelete  Outcome = "would_delete"  // plan: the DryRun passed
 	Blocked      Outcome = "blocked"       // a business refusal, with its code
 	Failed       Outcome = "failed"        // anything else, after retries
-	Skipped      Outcome = "skipped"       // protected, or an explicit id that is missing or not ours
+	Skipped      Outcome = "skipped"       // protected or still referenced, or an explicit id that is missing or not ours
 	NotAttempted Outcome = "not_attempted" // never reached: interrupted, aborted or its region stopped
 )
 
@@ -87,6 +87,12 @@ type Entry struct {
 	Message   string  `json:"message"`
 	RequestID string  `json:"request_id"`
 	Attempts  int     `json:"attempts"`
+	// ReferencedBy names what still launches from an image kept for that reason: launch
+	// template versions as "TEMPLATE_ID:VERSION" and Auto Scaling scaling configurations by id.
+	ReferencedBy []string `json:"referenced_by,omitempty"`
+	// LastInFamily marks a deletion (in plan, one to come) that leaves the image's family without
+	// an Available image: instances launched by family then fail. Warnings says so too.
+	LastInFamily bool `json:"last_in_family,omitempty"`
 }
 
 // New starts a report for command ("plan" or "apply") over the policy file's bytes.
