@@ -1,6 +1,7 @@
 // Package runner turns a policy into deletions: it lists each region's images, selects with the
-// policy, sends DeleteImage with DryRun for every selected image and, on apply, the real
-// DeleteImage for those whose DryRun passed. All calls share one concurrency limit; each region
+// policy, keeps those that launch templates or scaling configurations still name, sends
+// DeleteImage with DryRun for every other selected image and, on apply, the real DeleteImage for
+// those whose DryRun passed. All calls share one concurrency limit; each region
 // and action has its own adaptive rate limiter; retryable answers are retried with backoff.
 package runner
 
@@ -138,6 +139,8 @@ type item struct {
 	passed    bool // the DryRun passed
 	unknown   bool // a real delete attempt ended without a known result
 	inflight  bool
+
+	referencedBy []string // what still names the image, when that kept it
 }
 
 // regionState is what the runner knows of one region while it runs.
@@ -153,6 +156,7 @@ type regionState struct {
 	stopMessage    string
 	failFast       int
 	throttledSince time.Time
+	families       map[string]string // image id -> family, of the own Available images; nil if not listed
 }
 
 // New prepares a run.
@@ -173,7 +177,7 @@ func (r *Runner) region(name string) *regionState {
 	rs := r.regions[name]
 	if rs == nil {
 		rs = &regionState{name: name, limiters: map[string]*adaptiveLimiter{}, ownCount: -1}
-		for _, action := range []string{"DescribeImages", "DeleteImage"} {
+		for _, action := range append([]string{"DescribeImages", "DeleteImage"}, referenceActions...) {
 			rs.limiters[action] = newAdaptiveLimiter(r.cfg.Rate, r.now)
 		}
 		r.regions[name] = rs
@@ -199,6 +203,7 @@ func (r *Runner) Run(ctx context.Context) (*report.Report, error) {
 	g.SetLimit(r.cfg.Policy.Concurrency)
 
 	r.resolveAll(ctx, g)
+	r.checkReferences(ctx, g)
 	open := r.openItems()
 	r.log.Info("selected", zap.Int("images", len(r.items)), zap.Int("to_check", len(open)))
 
@@ -238,9 +243,11 @@ func (r *Runner) Report(status string) *report.Report {
 	for _, name := range r.order {
 		rep.AddRegion(name)
 	}
+	last, familyWarnings := r.lastInFamily()
 	for _, it := range r.items {
 		e := report.Entry{Region: it.region, ImageID: it.id, Name: it.name, Outcome: it.outcome,
-			Code: it.code, Message: it.message, RequestID: it.requestID, Attempts: it.attempts}
+			Code: it.code, Message: it.message, RequestID: it.requestID, Attempts: it.attempts,
+			ReferencedBy: slices.Clone(it.referencedBy), LastInFamily: last[it]}
 		switch {
 		case it.outcome != "":
 		case it.inflight:
@@ -251,7 +258,7 @@ func (r *Runner) Report(status string) *report.Report {
 		rep.Add(e)
 	}
 	rep.Fault = r.fault
-	rep.Warnings = append([]string(nil), r.warns...)
+	rep.Warnings = slices.Concat(r.warns, familyWarnings)
 	rep.Finish(status, r.now())
 	return rep
 }
