@@ -362,7 +362,7 @@ func (r *Runner) lastInFamily() (map[*item]bool, []string) {
 				ids[i] = it.id
 			}
 			slices.Sort(ids)
-			verb, then := "leaves", "fail"
+			verb, then := "left", "will fail"
 			if r.cfg.Command == Plan {
 				verb, then = "would leave", "would fail"
 			}

@@ -1,7 +1,9 @@
 package runner_test
 
 import (
+	"encoding/json"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -289,7 +291,7 @@ func TestLastInFamily(t *testing.T) {
 				t.Errorf("%s %s (%s): last_in_family %v, want %v", command, key, e.Outcome, e.LastInFamily, want[key])
 			}
 		}
-		verb := map[string]string{runner.Plan: "would leave", runner.Apply: "leaves"}[command]
+		verb := map[string]string{runner.Plan: "would leave", runner.Apply: "left"}[command]
 		wantWarnings := []string{
 			"cn-hangzhou: deleting m-dep1 " + verb + " image family deprecated without an Available image",
 			"cn-hangzhou: deleting m-gone1, m-gone2 " + verb + " image family gone without an Available image",
@@ -308,6 +310,57 @@ func TestLastInFamily(t *testing.T) {
 			if !strings.HasPrefix(got[i], w) {
 				t.Errorf("%s warning %q, want it to start %q", command, got[i], w)
 			}
+		}
+	}
+}
+
+// TestRAMPolicyCoversEveryCall: examples/ram-policy.json allows every action a plan and an apply
+// send, ESS's under its own service prefix, so that a user who applies it meets no refusal.
+func TestRAMPolicyCoversEveryCall(t *testing.T) {
+	data, err := os.ReadFile("../examples/ram-policy.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Statement []struct {
+			Effect   string
+			Action   []string
+			Resource any
+		}
+	}
+	if err := json.Unmarshal(data, &doc); err != nil {
+		t.Fatal(err)
+	}
+	allowed := map[string]bool{}
+	for _, st := range doc.Statement {
+		if st.Effect == "Allow" {
+			for _, a := range st.Action {
+				allowed[a] = true
+			}
+		}
+	}
+	st := simpleState(3, "cn-hangzhou")
+	st.Regions["cn-hangzhou"].LaunchTemplates = fillerTemplates(2)
+	st.Regions["cn-hangzhou"].ScalingConfigurations = []ecstest.ScalingConfiguration{{ID: "asc-a", ImageID: "m-elsewhere"}}
+	h := newHarness(t, st, ecstest.Options{}, simplePolicy(2, "limits:\n  max_deletion_percent: 100\n", "cn-hangzhou"))
+	h.run(t, runner.Plan, nil)
+	h.run(t, runner.Apply, nil)
+	sent := map[string]bool{}
+	for _, c := range h.srv.Calls() {
+		prefix := "ecs:"
+		if c.Version == ecs.ESSAPIVersion {
+			prefix = "ess:"
+		}
+		sent[prefix+c.Action] = true
+	}
+	for _, a := range []string{"ecs:DescribeImages", "ecs:DeleteImage", "ecs:DescribeLaunchTemplates", "ecs:DescribeLaunchTemplateVersions", "ess:DescribeScalingConfigurations"} {
+		if !sent[a] {
+			t.Errorf("the run never sent %s: the test does not cover it", a)
+		}
+	}
+	for a := range sent {
+		if !allowed[a] {
+			t.Errorf("the job sends %s but examples/ram-policy.json does not allow it", a)
 		}
 	}
 }

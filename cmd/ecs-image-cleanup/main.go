@@ -16,7 +16,7 @@ func main() {
 const (
 	exitOK          = 0
 	exitUsage       = 1 // usage, policy or credential error before any delete
-	exitFailed      = 2 // at least one image failed
+	exitFailed      = 2 // at least one image failed, or an error kept images from being attempted
 	exitAborted     = 3 // a guard aborted the run before any real delete
 	exitInterrupted = 130
 	exitTerminated  = 143

@@ -363,3 +363,38 @@ func TestReferencesState(t *testing.T) {
 		}
 	}
 }
+
+// TestExampleStateReferences checks the references documented at the top of
+// examples/emulator-state.yaml: version 2 of lt-hzweb01, neither its default nor its latest,
+// names m-hzci0002; scaling configuration asc-shworker01 names m-shci0002.
+func TestExampleStateReferences(t *testing.T) {
+	t.Parallel()
+	st, err := LoadState(filepath.Join("..", "..", "examples", "emulator-state.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := NewServer(st, Options{})
+	defer s.Close()
+	resp, err := newClient(t, s).DescribeLaunchTemplateVersionsWithContext(context.Background(), &ecs.DescribeLaunchTemplateVersionsRequest{
+		RegionId: tea.String("cn-hangzhou"), LaunchTemplateId: tea.String("lt-hzweb01")}, rt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	images := map[int64]string{}
+	var def, latest int64
+	for _, v := range resp.Body.LaunchTemplateVersionSets.LaunchTemplateVersionSet {
+		n := tea.Int64Value(v.VersionNumber)
+		images[n] = tea.StringValue(v.LaunchTemplateData.ImageId)
+		latest = max(latest, n)
+		if tea.BoolValue(v.DefaultVersion) {
+			def = n
+		}
+	}
+	if images[2] != "m-hzci0002" || def == 2 || latest == 2 {
+		t.Errorf("lt-hzweb01: images %v, default %d, latest %d", images, def, latest)
+	}
+	p, err := describeScaling(essClient(t, s, AccessKeySecret), map[string]any{"RegionId": "cn-shanghai"}, "DescribeScalingConfigurations", ESSAPIVersion)
+	if err != nil || p.TotalCount != 1 || p.ScalingConfigurations.ScalingConfiguration[0].ImageId != "m-shci0002" {
+		t.Errorf("cn-shanghai scaling configurations %+v %v", p, err)
+	}
+}
