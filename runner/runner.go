@@ -1,8 +1,8 @@
 // Package runner turns a policy into deletions: it lists each region's images, selects with the
 // policy, keeps those that launch templates or scaling configurations still name, sends
 // DeleteImage with DryRun for every other selected image and, on apply, the real DeleteImage for
-// those whose DryRun passed. All calls share one concurrency limit; each region
-// and action has its own adaptive rate limiter; retryable answers are retried with backoff.
+// those whose DryRun passed. All calls share one concurrency limit; each region and action has
+// its own adaptive rate limiter; retryable answers are retried with backoff.
 package runner
 
 import (
