@@ -48,8 +48,9 @@ var blockedCodes = map[string]bool{
 }
 
 var notFoundCodes = map[string]bool{
-	"InvalidImageId.NotFound":    true,
-	"InvalidSnapshotId.NotFound": true,
+	"InvalidImageId.NotFound":        true,
+	"InvalidSnapshotId.NotFound":     true,
+	"InvalidLaunchTemplate.NotFound": true,
 }
 
 var retryableCodes = map[string]bool{

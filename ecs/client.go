@@ -40,6 +40,10 @@ type Config struct {
 	// "http://host:port" for a loopback host only. "" lets the SDK resolve
 	// ecs.<region>.aliyuncs.com.
 	Endpoint string
+	// ESSEndpoint overrides the Auto Scaling (ESS) endpoint of every region, in Endpoint's
+	// form. "" means Endpoint when that is set (an emulator or gateway that serves both APIs
+	// tells them apart by the signed x-acs-version), else the service's own endpoint.
+	ESSEndpoint string
 	// Timeout bounds a whole request (the SDK's ReadTimeout); 0 means DefaultTimeout.
 	Timeout time.Duration
 	// ConnectTimeout bounds connecting; 0 means DefaultConnectTimeout.
@@ -63,19 +67,32 @@ type Client struct {
 
 	mu      sync.Mutex
 	regions map[string]*sdkPool
+
+	essEndpoint string // host[:port] of the ESS override, "" for the service's endpoints
+	essProtocol string
+	essMu       sync.Mutex
+	ess         map[string]*essPool
 }
 
 var _ API = (*Client)(nil)
 
 // New checks cfg and returns a Client. No request is sent.
 func New(cfg Config) (*Client, error) {
-	c := &Client{cfg: cfg, regions: map[string]*sdkPool{}}
+	c := &Client{cfg: cfg, regions: map[string]*sdkPool{}, ess: map[string]*essPool{}}
 	if cfg.Endpoint != "" {
 		hostport, protocol, err := ParseEndpoint(cfg.Endpoint)
 		if err != nil {
 			return nil, err
 		}
 		c.endpoint, c.protocol = hostport, protocol
+		c.essEndpoint, c.essProtocol = hostport, protocol
+	}
+	if cfg.ESSEndpoint != "" {
+		hostport, protocol, err := ParseEndpoint(cfg.ESSEndpoint)
+		if err != nil {
+			return nil, fmt.Errorf("ESS %w", err)
+		}
+		c.essEndpoint, c.essProtocol = hostport, protocol
 	}
 	if cfg.Timeout < 0 || cfg.ConnectTimeout < 0 || cfg.MaxIdleConns < 0 {
 		return nil, errors.New("ecs: Timeout, ConnectTimeout and MaxIdleConns must not be negative")
@@ -97,7 +114,7 @@ func New(cfg Config) (*Client, error) {
 		}
 	}
 	c.cred = &recordingCredential{inner: inner}
-	c.http = newHTTPCaller(c.cfg, c.endpoint != "")
+	c.http = newHTTPCaller(c.cfg, c.endpoint, c.essEndpoint)
 	return c, nil
 }
 
@@ -115,7 +132,8 @@ func (h *httpCaller) Call(req *http.Request, _ *http.Transport) (*http.Response,
 	return h.c.Do(req)
 }
 
-func newHTTPCaller(cfg Config, override bool) *httpCaller {
+// newHTTPCaller makes the one HTTP client; the override endpoints are reached directly.
+func newHTTPCaller(cfg Config, overrides ...string) *httpCaller {
 	dialer := &net.Dialer{Timeout: cfg.ConnectTimeout, KeepAlive: 30 * time.Second}
 	tr := &http.Transport{
 		DialContext:         dialer.DialContext,
@@ -125,10 +143,15 @@ func newHTTPCaller(cfg Config, override bool) *httpCaller {
 		MaxIdleConnsPerHost: cfg.MaxIdleConns,
 		IdleConnTimeout:     90 * time.Second,
 	}
-	if !override {
-		// The SDK honours HTTP(S)_PROXY for the service's endpoints; so do we. An override
-		// endpoint is reached directly (the SDK's NoProxy = exactly host:port).
-		tr.Proxy = http.ProxyFromEnvironment
+	// The SDK honours HTTP(S)_PROXY for the service's endpoints; so do we. An override
+	// endpoint is reached directly (the SDK's NoProxy = exactly host:port).
+	tr.Proxy = func(req *http.Request) (*url.URL, error) {
+		for _, o := range overrides {
+			if o != "" && req.URL.Host == o {
+				return nil, nil
+			}
+		}
+		return http.ProxyFromEnvironment(req)
 	}
 	return &httpCaller{c: &http.Client{Transport: tr, Timeout: cfg.Timeout}}
 }
@@ -324,24 +347,9 @@ func (c *Client) acquire(region string) (*ecsclient.Client, func(), error) {
 	return rc, release, nil
 }
 
-// newSDKClient makes an SDK client for a region, from an openapiutil.Config of its own: the
-// SDK keeps pointers into it, so nothing mutable is shared between clients or regions.
+// newSDKClient makes an SDK client for a region.
 func (c *Client) newSDKClient(region string) (*ecsclient.Client, error) {
-	conf := &openapiutil.Config{
-		Credential: c.cred,
-		RegionId:   tea.String(region),
-		// Our httpCaller enforces both timeouts; they are set here too so that the SDK's own
-		// view agrees. ReadTimeout is milliseconds. The pinned tea/dara v1.5.3 applies
-		// ConnectTimeout as milliseconds too (dialer and http.Client timeout alike), not
-		// seconds as older tea did: pass milliseconds.
-		ReadTimeout:    tea.Int(ms(c.cfg.Timeout)),
-		ConnectTimeout: tea.Int(ms(c.cfg.ConnectTimeout)),
-		MaxIdleConns:   tea.Int(c.cfg.MaxIdleConns),
-		HttpClient:     c.http,
-	}
-	if c.cfg.UserAgent != "" {
-		conf.UserAgent = tea.String(c.cfg.UserAgent)
-	}
+	conf := c.sdkConfig(region)
 	if c.endpoint != "" {
 		conf.Endpoint = tea.String(c.endpoint)
 		conf.Protocol = tea.String(c.protocol)
@@ -359,6 +367,27 @@ func (c *Client) newSDKClient(region string) (*ecsclient.Client, error) {
 	// No SDK-level retries: every call is one fresh request (fresh nonce); the runner retries.
 	rc.RetryOptions = nil
 	return rc, nil
+}
+
+// sdkConfig is a region's openapiutil.Config, without an endpoint, fresh for every SDK client:
+// the SDK keeps pointers into it, so nothing mutable is shared between clients or regions.
+func (c *Client) sdkConfig(region string) *openapiutil.Config {
+	conf := &openapiutil.Config{
+		Credential: c.cred,
+		RegionId:   tea.String(region),
+		// Our httpCaller enforces both timeouts; they are set here too so that the SDK's own
+		// view agrees. ReadTimeout is milliseconds. The pinned tea/dara v1.5.3 applies
+		// ConnectTimeout as milliseconds too (dialer and http.Client timeout alike), not
+		// seconds as older tea did: pass milliseconds.
+		ReadTimeout:    tea.Int(ms(c.cfg.Timeout)),
+		ConnectTimeout: tea.Int(ms(c.cfg.ConnectTimeout)),
+		MaxIdleConns:   tea.Int(c.cfg.MaxIdleConns),
+		HttpClient:     c.http,
+	}
+	if c.cfg.UserAgent != "" {
+		conf.UserAgent = tea.String(c.cfg.UserAgent)
+	}
+	return conf
 }
 
 func ms(d time.Duration) int {

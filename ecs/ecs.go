@@ -99,4 +99,14 @@ type API interface {
 	ImageSharePermission(ctx context.Context, region, imageID string) (SharePermission, error)
 	// DeleteSnapshot deletes one snapshot.
 	DeleteSnapshot(ctx context.Context, region, snapshotID string, force bool) (Result, error)
+	// DescribeLaunchTemplatesPage returns one page (pageNumber from 1, pageSize 1..50) of a
+	// region's launch templates.
+	DescribeLaunchTemplatesPage(ctx context.Context, region string, pageNumber, pageSize int) (LaunchTemplatePage, error)
+	// DescribeLaunchTemplateVersionsPage returns one page (pageSize 1..50) of a launch template's
+	// versions, all of them, each with the image it launches. A template that is gone answers
+	// ClassNotFound.
+	DescribeLaunchTemplateVersionsPage(ctx context.Context, region, templateID string, pageNumber, pageSize int) (LaunchTemplateVersionPage, error)
+	// DescribeScalingConfigurationsPage returns one page (pageSize 1..50) of a region's Auto
+	// Scaling (ESS) scaling configurations, active and inactive, each with its image.
+	DescribeScalingConfigurationsPage(ctx context.Context, region string, pageNumber, pageSize int) (ScalingConfigurationPage, error)
 }

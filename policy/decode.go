@@ -44,9 +44,10 @@ type fileSelect struct {
 }
 
 type fileProtect struct {
-	ImageIDs []string          `yaml:"image_ids"`
-	Tags     map[string]string `yaml:"tags"`
-	Names    []string          `yaml:"names"`
+	ImageIDs   []string          `yaml:"image_ids"`
+	Tags       map[string]string `yaml:"tags"`
+	Names      []string          `yaml:"names"`
+	Referenced *bool             `yaml:"referenced"`
 }
 
 type fileLimits struct {

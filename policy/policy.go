@@ -112,6 +112,10 @@ type Protect struct {
 	Tags map[string]string
 	// Names are path.Match globs; an image whose name matches any one is protected.
 	Names []string
+	// Referenced says whether images that a launch template version or an Auto Scaling
+	// scaling configuration names are kept; nil when the block does not say. See
+	// Region.ProtectReferenced.
+	Referenced *bool
 
 	field string // "protect" or "regions[i].protect", to name the rule that matched
 }
@@ -123,6 +127,20 @@ type Limits struct {
 	// MaxDeletionPercent caps, per region, the deleted images as a percentage of all of the
 	// region's own custom images.
 	MaxDeletionPercent int
+}
+
+// ProtectReferenced reports whether the region's images that launch template versions or
+// Auto Scaling scaling configurations still name are kept rather than deleted: the region's
+// protect.referenced if it says, else the policy-wide one, else true. Only an explicit false
+// turns the check off.
+func (r *Region) ProtectReferenced() bool {
+	if v := r.Protect.Referenced; v != nil {
+		return *v
+	}
+	if r.global != nil && r.global.Referenced != nil {
+		return *r.global.Referenced
+	}
+	return true
 }
 
 // Region returns the entry for a region id, or nil when the policy has none.

@@ -229,5 +229,9 @@ func (d *decoder) protect(field string, fp *fileProtect) Protect {
 	p.ImageIDs = d.imageIDs(field+".image_ids", fp.ImageIDs)
 	p.Tags = d.tags(fp.Tags)
 	p.Names = d.globs(field+".names", fp.Names)
+	if fp.Referenced != nil {
+		v := *fp.Referenced
+		p.Referenced = &v
+	}
 	return p
 }

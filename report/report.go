@@ -21,7 +21,7 @@ const (
 	WouldDelete  Outcome = "would_delete"  // plan: the DryRun passed
 	Blocked      Outcome = "blocked"       // a business refusal, with its code
 	Failed       Outcome = "failed"        // anything else, after retries
-	Skipped      Outcome = "skipped"       // protected, or an explicit id that is missing or not ours
+	Skipped      Outcome = "skipped"       // protected or still referenced, or an explicit id that is missing or not ours
 	NotAttempted Outcome = "not_attempted" // never reached: interrupted, aborted or its region stopped
 	// Kept is a snapshot's outcome only: another image or a disk still uses it, so it stays.
 	Kept Outcome = "kept"
@@ -121,6 +121,12 @@ type Entry struct {
 	// Snapshots are the image's snapshots and what became of each, for an image deleted (or
 	// that plan would delete) in a region with delete_snapshots.
 	Snapshots []SnapshotEntry `json:"snapshots,omitempty"`
+	// ReferencedBy names what still launches from an image kept for that reason: launch
+	// template versions as "TEMPLATE_ID:VERSION" and Auto Scaling scaling configurations by id.
+	ReferencedBy []string `json:"referenced_by,omitempty"`
+	// LastInFamily marks a deletion (in plan, one to come) that leaves the image's family without
+	// an Available image: instances launched by family then fail. Warnings says so too.
+	LastInFamily bool `json:"last_in_family,omitempty"`
 }
 
 // Blockers is what keeps a blocked image, as far as the job looked it up.

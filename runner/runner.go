@@ -1,7 +1,8 @@
 // Package runner turns a policy into deletions: it lists each region's images, selects with the
-// policy, sends DeleteImage with DryRun for every selected image and, on apply, the real
-// DeleteImage for those whose DryRun passed. All calls share one concurrency limit; each region
-// and action has its own adaptive rate limiter; retryable answers are retried with backoff.
+// policy, keeps those that launch templates or scaling configurations still name, sends
+// DeleteImage with DryRun for every other selected image and, on apply, the real DeleteImage for
+// those whose DryRun passed. All calls share one concurrency limit; each region and action has
+// its own adaptive rate limiter; retryable answers are retried with backoff.
 package runner
 
 import (
@@ -142,9 +143,10 @@ type item struct {
 	unknown   bool // a real delete attempt ended without a known result
 	inflight  bool
 
-	size      int              // GiB, from the listing
-	snapshots []ecs.Snapshot   // from the listing's DiskDeviceMappings
-	blockers  *report.Blockers // what the blocker lookup found; nil when none was made
+	size         int              // GiB, from the listing
+	snapshots    []ecs.Snapshot   // from the listing's DiskDeviceMappings
+	blockers     *report.Blockers // what the blocker lookup found; nil when none was made
+	referencedBy []string         // what still names the image, when that kept it
 }
 
 // regionState is what the runner knows of one region while it runs.
@@ -160,7 +162,8 @@ type regionState struct {
 	stopMessage    string
 	failFast       int
 	throttledSince time.Time
-	err            string // why the region could not be processed; "" if it could
+	err            string            // why the region could not be processed; "" if it could
+	families       map[string]string // image id -> family, of the own Available images; nil if not listed
 }
 
 // New prepares a run.
@@ -181,7 +184,7 @@ func (r *Runner) region(name string) *regionState {
 	rs := r.regions[name]
 	if rs == nil {
 		rs = &regionState{name: name, limiters: map[string]*adaptiveLimiter{}, ownCount: -1}
-		for _, action := range append([]string{"DescribeImages", "DeleteImage"}, followUpActions...) {
+		for _, action := range slices.Concat([]string{"DescribeImages", "DeleteImage"}, followUpActions, referenceActions) {
 			rs.limiters[action] = newAdaptiveLimiter(r.cfg.Rate, time.Now) // pacing follows the real clock, whatever Now says
 		}
 		r.regions[name] = rs
@@ -207,6 +210,7 @@ func (r *Runner) Run(ctx context.Context) (*report.Report, error) {
 	g.SetLimit(r.cfg.Policy.Concurrency)
 
 	r.resolveAll(ctx, g)
+	r.checkReferences(ctx, g)
 	open := r.openItems()
 	r.log.Info("selected", zap.Int("images", len(r.items)), zap.Int("to_check", len(open)))
 
@@ -248,9 +252,11 @@ func (r *Runner) Report(status string) *report.Report {
 		rep.AddRegion(name).Error = r.regions[name].err
 	}
 	rep.Images = make([]report.Entry, 0, len(r.items))
+	last, familyWarnings := r.lastInFamily()
 	for _, it := range r.items {
 		e := report.Entry{Region: it.region, ImageID: it.id, Name: it.name, Outcome: it.outcome,
-			Code: it.code, Message: it.message, RequestID: it.requestID, Attempts: it.attempts, SizeGiB: it.size}
+			Code: it.code, Message: it.message, RequestID: it.requestID, Attempts: it.attempts, SizeGiB: it.size,
+			ReferencedBy: slices.Clone(it.referencedBy), LastInFamily: last[it]}
 		switch {
 		case it.outcome != "":
 		case it.inflight:
@@ -262,7 +268,7 @@ func (r *Runner) Report(status string) *report.Report {
 		rep.Add(e)
 	}
 	rep.Fault = r.fault
-	rep.Warnings = append([]string(nil), r.warns...)
+	rep.Warnings = slices.Concat(r.warns, familyWarnings)
 	rep.Finish(status, r.now())
 	return rep
 }

@@ -1,5 +1,6 @@
-// Command ecs-emulator serves an in-memory ECS image API (package ecstest) on
-// a loopback address, for demos and manual runs of the cleanup job:
+// Command ecs-emulator serves an in-memory ECS image API, with launch templates
+// and Auto Scaling scaling configurations (package ecstest), on a loopback
+// address, for demos and manual runs of the cleanup job:
 //
 //	go run ./cmd/ecs-emulator --state examples/emulator-state.yaml [--addr 127.0.0.1:0] [--seed N] [--latency 0s]
 //	go run ./cmd/ecs-emulator --generate 100000 --regions cn-hangzhou,cn-beijing --discard-calls
@@ -80,6 +81,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "ALIBABA_CLOUD_ACCESS_KEY_ID=%s\n", ecstest.AccessKeyID)
 	fmt.Fprintf(stdout, "ALIBABA_CLOUD_ACCESS_KEY_SECRET=%s\n", ecstest.AccessKeySecret)
 	fmt.Fprintf(stdout, "endpoint (SDK Endpoint, Protocol http, NoProxy): %s\n", srv.Addr())
+	fmt.Fprintf(stdout, "serves ECS %s and, on the same URL, Auto Scaling (ESS) %s\n", ecstest.APIVersion, ecstest.ESSAPIVersion)
 
 	<-ctx.Done()
 	calls := srv.Calls()

@@ -55,7 +55,7 @@ func TestApplyAsksOnATerminal(t *testing.T) {
 		{"no\n", exitUsage, 0},
 		{"\n", exitUsage, 0},
 		{"y\n", exitUsage, 0}, // only the whole word counts
-		{"yes\n", exitOK, 6},
+		{"yes\n", exitOK, 5},
 	} {
 		t.Run(strings.TrimSpace(tc.answer), func(t *testing.T) {
 			withTerminal(t, tc.answer)
@@ -64,7 +64,7 @@ func TestApplyAsksOnATerminal(t *testing.T) {
 			if code := run(context.Background(), args, &stdout, &stderr); code != tc.code {
 				t.Fatalf("exit %d, want %d\n%s", code, tc.code, stderr.String())
 			}
-			if !strings.Contains(stderr.String(), "cn-hangzhou") || !strings.Contains(stderr.String(), "Delete 6 images?") {
+			if !strings.Contains(stderr.String(), "cn-hangzhou") || !strings.Contains(stderr.String(), "Delete 5 images?") {
 				t.Errorf("the question does not show the counts per region:\n%s", stderr.String())
 			}
 			if got := realDeletes(srv); got != tc.deletes {

@@ -22,9 +22,10 @@ var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []str
 // cmdEmulator starts the ECS emulator in the test process from a state file, with its creation
 // times moved as the demo moves them, and points the script at it:
 //
-//	emulator [-ignore-dry-run] [-internal-error-ratio R] [-latency D] [-deny ACTION=CODE] STATE
+//	emulator [-ignore-dry-run] [-internal-error-ratio R] [-latency D] [-deny KEY=CODE]... [-var NAME] STATE
 //
-// sets $ENDPOINT and the credential variables the emulator accepts.
+// sets $ENDPOINT (or $NAME) and the credential variables the emulator accepts. -deny refuses an
+// action ("DescribeScalingConfigurations", or "cn-hangzhou/DeleteImage") with a code.
 func cmdEmulator(ts *testscript.TestScript, neg bool, args []string) {
 	if neg {
 		ts.Fatalf("unsupported: ! emulator")
@@ -33,11 +34,12 @@ func cmdEmulator(ts *testscript.TestScript, neg bool, args []string) {
 	ignoreDryRun := fs.Bool("ignore-dry-run", false, "answer DryRun requests as real ones")
 	internal := fs.Float64("internal-error-ratio", 0, "share of DeleteImage answered 500 InternalError")
 	latency := fs.Duration("latency", 0, "latency of every call")
+	name := fs.String("var", "ENDPOINT", "the variable that gets the emulator's URL")
 	deny := map[string]string{}
-	fs.Func("deny", "answer ACTION (or REGION/ACTION) with CODE: ACTION=CODE", func(v string) error {
+	fs.Func("deny", "KEY=CODE: refuse an action", func(v string) error {
 		k, code, ok := strings.Cut(v, "=")
 		if !ok {
-			return errors.New("want ACTION=CODE")
+			return errors.New("want KEY=CODE")
 		}
 		deny[k] = code
 		return nil
@@ -57,7 +59,7 @@ func cmdEmulator(ts *testscript.TestScript, neg bool, args []string) {
 		},
 	})
 	ts.Defer(srv.Close)
-	ts.Setenv("ENDPOINT", srv.URL())
+	ts.Setenv(*name, srv.URL())
 	ts.Setenv("ALIBABA_CLOUD_ACCESS_KEY_ID", ecstest.AccessKeyID)
 	ts.Setenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET", ecstest.AccessKeySecret)
 }

@@ -30,18 +30,19 @@ import (
 
 // jobFlags are the flags plan and apply share.
 type jobFlags struct {
-	policy    string
-	report    string
-	endpoint  string
-	logLevel  string
-	logFormat string
-	yes       bool
-	maxRate   float64
-	timeout   time.Duration
-	retryFrom string
-	format    string
-	blockers  bool
-	summary   string
+	policy      string
+	report      string
+	endpoint    string
+	essEndpoint string
+	logLevel    string
+	logFormat   string
+	yes         bool
+	maxRate     float64
+	timeout     time.Duration
+	retryFrom   string
+	format      string
+	blockers    bool
+	summary     string
 }
 
 func parseJobFlags(command string, args []string, stderr io.Writer) (*jobFlags, error) {
@@ -51,6 +52,7 @@ func parseJobFlags(command string, args []string, stderr io.Writer) (*jobFlags, 
 	fs.StringVar(&f.policy, "policy", "", "policy file (required)")
 	fs.StringVar(&f.report, "report", "", "write the JSON report to this file (default: stdout)")
 	fs.StringVar(&f.endpoint, "endpoint", "", "ECS endpoint URL for every region, e.g. https://ecs.example.com (http:// only for loopback hosts)")
+	fs.StringVar(&f.essEndpoint, "ess-endpoint", "", "Auto Scaling (ESS) endpoint URL for every region (default: --endpoint when given, else the service's own)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&f.logFormat, "log-format", "", "json or console (default: console on a terminal, json otherwise)")
 	fs.Float64Var(&f.maxRate, "max-rate", 0, "requests per second per region and action never exceeded (default: no ceiling; the job slows down on throttling by itself)")
@@ -137,7 +139,7 @@ func cmdJob(ctx context.Context, command string, args []string, stdout, stderr i
 		fmt.Fprintf(stderr, "ecs-image-cleanup %s: no usable credentials: set ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET, a profile, a RAM role or OIDC (%s)\n", command, scrubCredentialError(err))
 		return exitUsage
 	}
-	client, err := ecs.New(ecs.Config{Credential: cred, Endpoint: f.endpoint, Timeout: f.timeout, MaxIdleConns: pol.Concurrency})
+	client, err := ecs.New(ecs.Config{Credential: cred, Endpoint: f.endpoint, ESSEndpoint: f.essEndpoint, Timeout: f.timeout, MaxIdleConns: pol.Concurrency})
 	if err != nil {
 		fmt.Fprintf(stderr, "ecs-image-cleanup %s: %v\n", command, err)
 		return exitUsage
@@ -308,7 +310,7 @@ func exitCode(rep *report.Report, sig os.Signal) int {
 			}
 		}
 		return exitAborted
-	case rep.Fault != "" || rep.Summary.Failed > 0 || rep.Summary.Snapshots.Failed > 0:
+	case rep.Fault != "" || rep.Summary.Failed > 0 || rep.Summary.Snapshots.Failed > 0 || notAttemptedOnError(rep):
 		return exitFailed
 	}
 	for _, rt := range rep.Regions {
@@ -317,6 +319,18 @@ func exitCode(rep *report.Report, sig os.Signal) int {
 		}
 	}
 	return exitOK
+}
+
+// notAttemptedOnError reports whether an error kept images from being attempted, such as a region
+// whose launch templates or scaling configurations could not be read: nothing broke, but the run
+// did not do what it was asked to.
+func notAttemptedOnError(rep *report.Report) bool {
+	for _, e := range rep.Images {
+		if e.Outcome == report.NotAttempted && e.Code != "" {
+			return true
+		}
+	}
+	return false
 }
 
 // askConfirmation shows what apply would delete and asks for "yes" on the terminal.

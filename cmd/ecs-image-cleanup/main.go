@@ -16,7 +16,7 @@ func main() {
 const (
 	exitOK          = 0
 	exitUsage       = 1 // usage, policy or credential error before any delete
-	exitFailed      = 2 // an image failed, a region could not be processed, or a fault stopped the run
+	exitFailed      = 2 // an image or snapshot failed, a region could not be processed, an error kept images from being attempted, or a fault stopped the run
 	exitAborted     = 3 // a guard aborted the run before any real delete
 	exitInterrupted = 130
 	exitTerminated  = 143

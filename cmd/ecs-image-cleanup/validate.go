@@ -91,6 +91,11 @@ func validateSummary(p *policy.Policy) string {
 			parts = append(parts, "delete_snapshots in "+r.ID)
 		}
 	}
+	for _, r := range p.Regions {
+		if !r.ProtectReferenced() {
+			parts = append(parts, "referenced images not protected in "+r.ID)
+		}
+	}
 	return fmt.Sprintf("%s: ok: %s", p.File, strings.Join(parts, ", "))
 }
 

@@ -26,6 +26,9 @@ func FuzzRequest(f *testing.F) {
 	f.Add("RegionId=cn-hangzhou&MaxResults=1&NextToken=nt1", "DescribeInstances", APIVersion, "", "", "n4", "", true)
 	f.Add("RegionId=cn-hangzhou&ImageId=m-shared&PageSize=1", "DescribeImageSharePermission", APIVersion, "", "", "n5", "", true)
 	f.Add("SnapshotId=s-disk&Force=true", "DeleteSnapshot", APIVersion, "", "", "n6", "", true)
+	f.Add("RegionId=cn-hangzhou&PageSize=50&LaunchTemplateId.1=lt-a", "DescribeLaunchTemplates", APIVersion, "", "", "n7", "", true)
+	f.Add("RegionId=cn-hangzhou&LaunchTemplateId=lt-a&MinVersion=1&MaxVersion=9&LaunchTemplateVersion.1=2", "DescribeLaunchTemplateVersions", APIVersion, "", "", "n8", "", true)
+	f.Add("RegionId=cn-hangzhou&ScalingGroupId=asg-a&PageNumber=2", "DescribeScalingConfigurations", ESSAPIVersion, "", "", "n9", "", true)
 	f.Add("a=%zz", "DescribeImages", APIVersion, "ACS3-HMAC-SHA256 Credential=x,SignedHeaders=host,Signature=00", "2026-11-28T12:00:00Z", "", "body", false)
 	f.Add("", "", "", "ACS3-HMAC-SHA256 ,,,==", "garbage", "", "", false)
 	f.Fuzz(func(t *testing.T, query, action, version, auth, date, nonce, body string, sign bool) {

@@ -30,12 +30,37 @@ type params map[string]string
 
 type actionFunc func(s *Server, p params, c *Call, d *faultDraw) (resp any, e *apiError, drop bool)
 
-var actions = map[string]actionFunc{
-	"DescribeImages":               (*Server).describeImages,
-	"DeleteImage":                  (*Server).deleteImage,
-	"DescribeInstances":            (*Server).describeInstances,
-	"DescribeImageSharePermission": (*Server).describeImageSharePermission,
-	"DeleteSnapshot":               (*Server).deleteSnapshot,
+// apis are the actions of each API version the emulator answers: ECS and, on the same URL,
+// Auto Scaling (ESS). The signed x-acs-version picks the product, as the endpoint would.
+var apis = map[string]map[string]actionFunc{
+	APIVersion: {
+		"DescribeImages":                 (*Server).describeImages,
+		"DeleteImage":                    (*Server).deleteImage,
+		"DescribeInstances":              (*Server).describeInstances,
+		"DescribeImageSharePermission":   (*Server).describeImageSharePermission,
+		"DeleteSnapshot":                 (*Server).deleteSnapshot,
+		"DescribeLaunchTemplates":        (*Server).describeLaunchTemplates,
+		"DescribeLaunchTemplateVersions": (*Server).describeLaunchTemplateVersions,
+	},
+	ESSAPIVersion: {
+		"DescribeScalingConfigurations": (*Server).describeScalingConfigurations,
+	},
+}
+
+// lookupAction finds an action of a version: an action that no version has is not found, and
+// a known action under a version that lacks it is a wrong version.
+func lookupAction(version, action string) (actionFunc, *apiError) {
+	if act, ok := apis[version][action]; ok {
+		return act, nil
+	}
+	if _, ok := apis[version]; !ok {
+		for _, api := range apis {
+			if _, ok := api[action]; ok {
+				return nil, errf(400, "InvalidVersion", "Specified parameter Version is not valid.")
+			}
+		}
+	}
+	return nil, errf(404, "InvalidAction.NotFound", "Specified api is not found, please check your url and method.")
 }
 
 // ServeHTTP answers one API request. A Server is an http.Handler, so it can
@@ -61,14 +86,21 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		c.Code = e.Code
 	case e != nil:
 		c.Status, c.Code = e.Status, e.Code
-		writeError(w, c.RequestID, c.Region, e)
 	default:
 		c.Status = http.StatusOK
+	}
+	// Logged before the answer leaves, so that a client that has its answer finds the call in
+	// the log.
+	c.End = time.Now()
+	s.logCall(c)
+	switch {
+	case e != nil && e.Status == 0:
+	case e != nil:
+		writeError(w, c.RequestID, c.Region, e)
+	default:
 		w.Header().Set("x-acs-request-id", c.RequestID)
 		writeJSON(w, http.StatusOK, resp)
 	}
-	c.End = time.Now()
-	s.logCall(c)
 }
 
 func (s *Server) handle(r *http.Request, c *Call) (any, *apiError, bool) {
@@ -110,12 +142,9 @@ func (s *Server) handle(r *http.Request, c *Call) (any, *apiError, bool) {
 	if c.Version == "" {
 		return nil, errf(400, "MissingParameter", "The input parameter \"Version\" that is mandatory for processing this request is not supplied."), false
 	}
-	act, ok := actions[c.Action]
-	if !ok {
-		return nil, errf(404, "InvalidAction.NotFound", "Specified api is not found, please check your url and method."), false
-	}
-	if c.Version != APIVersion {
-		return nil, errf(400, "InvalidVersion", "Specified parameter Version is not valid."), false
+	act, e := lookupAction(c.Version, c.Action)
+	if e != nil {
+		return nil, e, false
 	}
 
 	if e := s.denied(c.Region, c.Action); e != nil {

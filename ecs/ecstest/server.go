@@ -3,9 +3,11 @@
 // HTTP, in the spirit of net/http/httptest.
 //
 // It verifies ACS3-HMAC-SHA256 signatures, answers DescribeImages,
-// DeleteImage, DescribeInstances, DescribeImageSharePermission and
-// DeleteSnapshot from a State, and injects seeded, reproducible faults
-// (latency, throttling, 5xx, connections dropped after a delete).
+// DeleteImage, DescribeInstances, DescribeImageSharePermission,
+// DeleteSnapshot, DescribeLaunchTemplates and DescribeLaunchTemplateVersions
+// from a State, and on the same URL the Auto Scaling (ESS, version
+// 2014-08-28) DescribeScalingConfigurations, and injects seeded, reproducible
+// faults (latency, throttling, 5xx, connections dropped after a delete).
 package ecstest
 
 import (
@@ -29,7 +31,7 @@ const AccessKeyID = "LTAI5tEmulatorKey0000001"
 // AccessKeySecret is the secret of AccessKeyID.
 const AccessKeySecret = "emulator-secret-do-not-use"
 
-// APIVersion is the only API version the emulator answers.
+// APIVersion is the ECS API version the emulator answers.
 const APIVersion = "2014-05-26"
 
 // Options configure a Server.
@@ -142,6 +144,9 @@ type regionState struct {
 	sorted      []*Image // CreationTime desc, then id; nil when stale
 	instances   []Instance
 	instByImage map[string]int
+
+	templates      []LaunchTemplate       // by id, versions newest first
+	scalingConfigs []ScalingConfiguration // by id
 }
 
 type snapState struct {
@@ -239,6 +244,7 @@ func newServer(st *State, opts Options) (*Server, error) {
 	for name, r := range cp.Regions {
 		rs := &regionState{name: name, images: map[string]*Image{}, instByImage: map[string]int{}}
 		s.regions[name] = rs
+		rs.loadRefs(r)
 		for _, sn := range r.Snapshots {
 			s.snapshots[sn.ID] = &snapState{Snapshot: sn, region: name}
 		}
@@ -426,6 +432,7 @@ func (s *Server) State() *State {
 	st := &State{Regions: map[string]*Region{}}
 	for name, rs := range s.regions {
 		r := &Region{Instances: append([]Instance(nil), rs.instances...)}
+		r.LaunchTemplates, r.ScalingConfigurations = rs.refState()
 		for _, im := range rs.sortedImages() {
 			r.Images = append(r.Images, im.clone())
 		}

@@ -24,6 +24,10 @@ type Region struct {
 	// Snapshots referenced by images' Snapshots are created implicitly if
 	// not listed here.
 	Snapshots []Snapshot `yaml:"snapshots"`
+	// LaunchTemplates and ScalingConfigurations may name images; the service deletes a named
+	// image all the same.
+	LaunchTemplates       []LaunchTemplate       `yaml:"launch_templates,omitempty"`
+	ScalingConfigurations []ScalingConfiguration `yaml:"scaling_configurations,omitempty"`
 }
 
 // Image is a custom, system, shared or marketplace image.
@@ -97,7 +101,8 @@ func ParseState(data []byte) (*State, error) {
 }
 
 // Validate checks that ids are present and unique (snapshot ids across all
-// regions), and that statuses and owner aliases are known values.
+// regions), that statuses and owner aliases are known values, and that launch
+// template versions and defaults are consistent.
 func (st *State) Validate() error {
 	if st == nil {
 		return nil
@@ -144,6 +149,7 @@ func (st *State) Validate() error {
 			}
 			snaps[sn.ID] = rname
 		}
+		errs = append(errs, validateRefs(rname, r)...)
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("ecstest: invalid state: %w", errors.Join(errs...))
@@ -166,6 +172,7 @@ func (st *State) Clone() *State {
 			}
 			nr.Instances = append([]Instance(nil), r.Instances...)
 			nr.Snapshots = append([]Snapshot(nil), r.Snapshots...)
+			nr.LaunchTemplates, nr.ScalingConfigurations = cloneRefs(r)
 		}
 		out.Regions[name] = nr
 	}
