@@ -18,9 +18,10 @@ import (
 // fast, and it drops to the rate the service let through, a little under. Otherwise, if the
 // pace was what held the calls back, it climbs a few percent a window, one percent a window
 // for a while once it nears the rate of the last cut, and doubles while it is far below the
-// rate the service has already taken calmly. A window where
-// most answers are throttles is decided at once, so an open start costs a few throttles, not a
-// second of them; under a throttle of every answer the pace falls to Min.
+// rate the service has already taken calmly. A window where most answers are throttles is
+// decided at once, so an open start costs a few dozen throttles, not a second of them; under
+// a throttle of every answer the pace falls to Min. Answers to requests sent before a
+// decision are not counted after it: they were sent at the old pace.
 type adaptiveLimiter struct {
 	mu  sync.Mutex
 	lim *rate.Limiter
