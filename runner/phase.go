@@ -18,20 +18,10 @@ import (
 // phase sends one DeleteImage (dry or real) for each item until every item has a result for the
 // phase: each region is fed by its own dispatcher, and all of them share the errgroup's limit.
 func (r *Runner) phase(ctx context.Context, g *errgroup.Group, items []*item, dry bool) {
-	byRegion := map[string][]*item{}
 	for _, it := range items {
 		it.errors = 0
-		byRegion[it.region] = append(byRegion[it.region], it)
 	}
-	var wg sync.WaitGroup
-	for name, its := range byRegion {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			r.dispatch(ctx, g, r.region(name), its, dry)
-		}()
-	}
-	wg.Wait()
+	r.eachRegion(items, func(rs *regionState, its []*item) { r.dispatch(ctx, g, rs, its, dry) })
 }
 
 type answer struct {

@@ -52,19 +52,7 @@ type references struct {
 // images they name; a region whose references cannot be read sends nothing at all, since
 // failing open here is what breaks launches. It also notes the region's image families.
 func (r *Runner) checkReferences(ctx context.Context, g *errgroup.Group) {
-	byRegion := map[string][]*item{}
-	for _, it := range r.openItems() {
-		byRegion[it.region] = append(byRegion[it.region], it)
-	}
-	var wg sync.WaitGroup
-	for name, its := range byRegion {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			r.checkRegion(ctx, g, r.region(name), its)
-		}()
-	}
-	wg.Wait()
+	r.eachRegion(r.itemsWhere(isOpen), func(rs *regionState, its []*item) { r.checkRegion(ctx, g, rs, its) })
 }
 
 func (r *Runner) checkRegion(ctx context.Context, g *errgroup.Group, rs *regionState, its []*item) {

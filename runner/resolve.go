@@ -30,26 +30,21 @@ func (r *Runner) resolveAll(ctx context.Context, g *errgroup.Group) {
 				return
 			}
 			// The explicit ids were asked for by name: they get an outcome even now.
-			var its []*item
-			if ctx.Err() != nil {
-				for _, id := range reg.ImageIDs {
-					its = append(its, &item{region: reg.ID, id: id, outcome: report.NotAttempted,
-						message: "not attempted: the run was interrupted while the region was being listed"})
-				}
-				r.addItems(its)
-				return
+			code, msg := "", "not attempted: the run was interrupted while the region was being listed"
+			if ctx.Err() == nil {
+				// A region that cannot be listed is the region's failure, not the run's: the
+				// other regions go on, and the report and the exit code say this one did not.
+				code, msg = err.Code, "not attempted: the region's images could not be listed"
+				why := fmt.Sprintf("could not list images: %s", err.Error())
+				r.mu.Lock()
+				rs.err = why
+				rs.stopped, rs.stopOutcome, rs.stopCode, rs.stopMessage = true, report.NotAttempted, err.Code, "not attempted: "+why
+				r.mu.Unlock()
+				r.log.Error("listing failed", zap.String("region", reg.ID), zap.String("code", err.Code), zap.String("message", err.Message))
 			}
-			// A region that cannot be listed is the region's failure, not the run's: the other
-			// regions go on, and the report and the exit code say this one did not.
-			msg := fmt.Sprintf("could not list images: %s", err.Error())
-			r.mu.Lock()
-			rs.err = msg
-			rs.stopped, rs.stopOutcome, rs.stopCode, rs.stopMessage = true, report.NotAttempted, err.Code, "not attempted: "+msg
-			r.mu.Unlock()
-			r.log.Error("listing failed", zap.String("region", reg.ID), zap.String("code", err.Code), zap.String("message", err.Message))
+			var its []*item
 			for _, id := range reg.ImageIDs {
-				its = append(its, &item{region: reg.ID, id: id, outcome: report.NotAttempted, code: err.Code,
-					message: "not attempted: the region's images could not be listed"})
+				its = append(its, &item{region: reg.ID, id: id, outcome: report.NotAttempted, code: code, message: msg})
 			}
 			r.addItems(its)
 		}()
@@ -156,25 +151,14 @@ func (r *Runner) listAll(ctx context.Context, g *errgroup.Group, rs *regionState
 	// are held once, not once in pages and again merged.
 	all := make([]ecs.Image, pages*ecs.PageSize)
 	counts := make([]int, pages+1)
-	errs := make([]*ecs.Error, pages+1)
 	counts[1] = copy(all, first.Images)
-	var wg sync.WaitGroup
-	for p := 2; p <= pages; p++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[p] = r.call(ctx, g, rs, "DescribeImages", func(ctx context.Context) error {
-				page, err := r.cfg.API.DescribeImagesPage(ctx, rs.name, f, p, ecs.PageSize)
-				counts[p] = copy(all[(p-1)*ecs.PageSize:p*ecs.PageSize], page.Images)
-				return err
-			})
-		}()
-	}
-	wg.Wait()
-	for p := 2; p <= pages; p++ {
-		if errs[p] != nil {
-			return nil, errs[p]
-		}
+	if err := r.callEach(ctx, g, rs, "DescribeImages", pages-1, func(ctx context.Context, i int) error {
+		p := i + 2
+		page, err := r.cfg.API.DescribeImagesPage(ctx, rs.name, f, p, ecs.PageSize)
+		counts[p] = copy(all[(p-1)*ecs.PageSize:p*ecs.PageSize], page.Images)
+		return err
+	}); err != nil {
+		return nil, err
 	}
 	// Images created or deleted while paging shift the pages: never count one twice. The
 	// pages are compacted in place, in order.
@@ -197,28 +181,33 @@ func (r *Runner) listAll(ctx context.Context, g *errgroup.Group, rs *regionState
 func (r *Runner) lookup(ctx context.Context, g *errgroup.Group, rs *regionState, ids []string) ([]ecs.Image, *ecs.Error) {
 	n := (len(ids) + ecs.PageSize - 1) / ecs.PageSize
 	pages := make([][]ecs.Image, n)
+	if err := r.callEach(ctx, g, rs, "DescribeImages", n, func(ctx context.Context, i int) error {
+		chunk := ids[i*ecs.PageSize : min((i+1)*ecs.PageSize, len(ids))]
+		f := ecs.ListFilter{ImageID: strings.Join(chunk, ","), Statuses: ecs.AllStatuses}
+		page, err := r.cfg.API.DescribeImagesPage(ctx, rs.name, f, 1, ecs.PageSize)
+		pages[i] = page.Images
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	return slices.Concat(pages...), nil
+}
+
+// callEach makes n read-only calls of an action at once, fn(ctx, i) for i in [0, n), each under
+// call's concurrency limit, limiter and retries, and returns the first error by index.
+func (r *Runner) callEach(ctx context.Context, g *errgroup.Group, rs *regionState, action string, n int, fn func(ctx context.Context, i int) error) *ecs.Error {
 	errs := make([]*ecs.Error, n)
 	var wg sync.WaitGroup
 	for i := range n {
-		chunk := ids[i*ecs.PageSize : min((i+1)*ecs.PageSize, len(ids))]
-		f := ecs.ListFilter{ImageID: strings.Join(chunk, ","), Statuses: ecs.AllStatuses}
-		wg.Add(1)
-		go func() { // all chunks at once: the concurrency limit and the limiter pace them
-			defer wg.Done()
-			errs[i] = r.call(ctx, g, rs, "DescribeImages", func(ctx context.Context) error {
-				page, err := r.cfg.API.DescribeImagesPage(ctx, rs.name, f, 1, ecs.PageSize)
-				pages[i] = page.Images
-				return err
-			})
-		}()
+		wg.Go(func() { errs[i] = r.call(ctx, g, rs, action, func(ctx context.Context) error { return fn(ctx, i) }) })
 	}
 	wg.Wait()
 	for _, err := range errs {
 		if err != nil {
-			return nil, err
+			return err
 		}
 	}
-	return slices.Concat(pages...), nil
+	return nil
 }
 
 // countOwn counts the region's own custom images in every status, for max_deletion_percent.
@@ -291,44 +280,33 @@ func (r *Runner) call(ctx context.Context, g *errgroup.Group, rs *regionState, a
 // lists was not deleted, whatever the answers said, and is reported failed; a failed one that
 // is gone was deleted by an attempt whose answer was lost, and is reported deleted.
 func (r *Runner) confirmDeleted(ctx context.Context, g *errgroup.Group) {
-	byRegion := map[string][]*item{}
-	r.mu.Lock()
-	for _, it := range r.items {
-		if it.outcome == report.Deleted || (it.outcome == report.Failed && it.unknown) {
-			byRegion[it.region] = append(byRegion[it.region], it)
+	its := r.itemsWhere(func(it *item) bool {
+		return it.outcome == report.Deleted || (it.outcome == report.Failed && it.unknown)
+	})
+	r.eachRegion(its, func(rs *regionState, its []*item) {
+		ids := make([]string, len(its))
+		for i, it := range its {
+			ids[i] = it.id
 		}
-	}
-	r.mu.Unlock()
-	var wg sync.WaitGroup
-	for name, its := range byRegion {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			ids := make([]string, len(its))
-			for i, it := range its {
-				ids[i] = it.id
+		found, err := r.lookup(ctx, g, rs, ids)
+		if err != nil {
+			r.warn(fmt.Sprintf("%s: could not confirm %d deletions: %s", rs.name, len(its), err.Error()))
+			return
+		}
+		still := make(map[string]bool, len(found))
+		for _, img := range found {
+			still[img.ID] = true
+		}
+		for _, it := range its {
+			r.mu.Lock()
+			deleted := it.outcome == report.Deleted
+			r.mu.Unlock()
+			switch {
+			case deleted && still[it.id]:
+				r.overrule(it, report.Failed, CodeDeleteNotConfirmed, "DeleteImage answered success but the image is still listed")
+			case !deleted && !still[it.id]:
+				r.overrule(it, report.Deleted, "", "the answers to its real deletes were lost, and the image is gone")
 			}
-			found, err := r.lookup(ctx, g, r.region(name), ids)
-			if err != nil {
-				r.warn(fmt.Sprintf("%s: could not confirm %d deletions: %s", name, len(its), err.Error()))
-				return
-			}
-			still := make(map[string]bool, len(found))
-			for _, img := range found {
-				still[img.ID] = true
-			}
-			for _, it := range its {
-				r.mu.Lock()
-				deleted := it.outcome == report.Deleted
-				r.mu.Unlock()
-				switch {
-				case deleted && still[it.id]:
-					r.overrule(it, report.Failed, CodeDeleteNotConfirmed, "DeleteImage answered success but the image is still listed")
-				case !deleted && !still[it.id]:
-					r.overrule(it, report.Deleted, "", "the answers to its real deletes were lost, and the image is gone")
-				}
-			}
-		}()
-	}
-	wg.Wait()
+		}
+	})
 }

@@ -211,17 +211,17 @@ func (r *Runner) Run(ctx context.Context) (*report.Report, error) {
 
 	r.resolveAll(ctx, g)
 	r.checkReferences(ctx, g)
-	open := r.openItems()
+	open := r.itemsWhere(isOpen)
 	r.log.Info("selected", zap.Int("images", len(r.items)), zap.Int("to_check", len(open)))
 
 	r.phase(ctx, g, open, true)
 	if r.cfg.Command == Plan {
-		if code, msg := r.limitBreach(r.wouldDelete()); code != "" {
+		if code, msg := r.limitBreach(r.itemsWhere(func(it *item) bool { return it.outcome == report.WouldDelete })); code != "" {
 			r.warn("apply would abort (" + code + "): " + msg)
 		}
 	}
 	if r.cfg.Command == Apply && ctx.Err() == nil {
-		passed := r.passedItems()
+		passed := r.itemsWhere(func(it *item) bool { return isOpen(it) && it.passed })
 		if r.guard(passed) && r.confirm(passed) {
 			r.log.Info("deleting", zap.Int("images", len(passed)))
 			r.phase(ctx, g, passed, false)
@@ -310,40 +310,33 @@ func (r *Runner) progress() {
 	}
 }
 
-func (r *Runner) openItems() []*item {
+// itemsWhere returns the items keep holds for, read under the lock.
+func (r *Runner) itemsWhere(keep func(*item) bool) []*item {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var out []*item
 	for _, it := range r.items {
-		if it.outcome == "" {
+		if keep(it) {
 			out = append(out, it)
 		}
 	}
 	return out
 }
 
-func (r *Runner) wouldDelete() []*item {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	var out []*item
-	for _, it := range r.items {
-		if it.outcome == report.WouldDelete {
-			out = append(out, it)
-		}
-	}
-	return out
-}
+func isOpen(it *item) bool { return it.outcome == "" }
 
-func (r *Runner) passedItems() []*item {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	var out []*item
-	for _, it := range r.items {
-		if it.outcome == "" && it.passed {
-			out = append(out, it)
-		}
+// eachRegion runs fn on every region's share of items, all regions at once, and returns when
+// all have.
+func (r *Runner) eachRegion(items []*item, fn func(rs *regionState, its []*item)) {
+	byRegion := map[string][]*item{}
+	for _, it := range items {
+		byRegion[it.region] = append(byRegion[it.region], it)
 	}
-	return out
+	var wg sync.WaitGroup
+	for name, its := range byRegion {
+		wg.Go(func() { fn(r.region(name), its) })
+	}
+	wg.Wait()
 }
 
 // finish gives an item its outcome. Once given, an outcome never changes.

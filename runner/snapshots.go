@@ -53,19 +53,10 @@ func (r *Runner) snapshotPhase(ctx context.Context, g *errgroup.Group) {
 	if r.cfg.Command == Apply {
 		gone = report.Deleted
 	}
-	byRegion := map[string][]*item{}
-	r.mu.Lock()
-	for _, it := range r.items {
-		if it.outcome == gone && len(it.snapshots) > 0 && r.deletesSnapshots(it.region) {
-			byRegion[it.region] = append(byRegion[it.region], it)
-		}
-	}
-	r.mu.Unlock()
-	var wg sync.WaitGroup
-	for name, its := range byRegion {
-		wg.Go(func() { r.regionSnapshots(ctx, g, r.region(name), its) })
-	}
-	wg.Wait()
+	its := r.itemsWhere(func(it *item) bool {
+		return it.outcome == gone && len(it.snapshots) > 0 && r.deletesSnapshots(it.region)
+	})
+	r.eachRegion(its, func(rs *regionState, its []*item) { r.regionSnapshots(ctx, g, rs, its) })
 }
 
 // regionSnapshots decides the snapshots of one region's images.

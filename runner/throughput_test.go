@@ -321,13 +321,8 @@ func BenchmarkThroughputScale(b *testing.B) {
 			w := workload{regions: 1, perRegion: n, latency: 10 * time.Millisecond, concurrency: 64}
 			for b.Loop() {
 				m := w.runJobRemote(b, bin)
-				images := float64(n)
-				b.ReportMetric(float64(m.elapsed.Microseconds())/images, "us/image")
-				b.ReportMetric(float64(m.requests)/m.elapsed.Seconds(), "req/s")
-				b.ReportMetric(m.perRequest(m.cpu), "cpu_us/req")
-				b.ReportMetric(float64(m.allocated)/images, "B/image")
-				b.ReportMetric(float64(m.allocs)/images, "allocs/image")
-				b.ReportMetric(float64(m.peakHeap)/(1<<20), "peak_heap_MiB")
+				reportRun(b, "", w, m)
+				b.ReportMetric(float64(m.elapsed.Microseconds())/float64(n), "us/image")
 			}
 		})
 	}

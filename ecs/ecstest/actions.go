@@ -1,6 +1,7 @@
 package ecstest
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -136,11 +137,7 @@ func indexed(p params, prefix string, max int) (map[int]map[string]string, *apiE
 }
 
 func (s *Server) describeImages(p params, c *Call, _ *faultDraw) (any, *apiError, bool) {
-	pageSize, e := intParam(p, "PageSize", 10, 1, 100, "InvalidParameter.PageSize")
-	if e != nil {
-		return nil, e, false
-	}
-	pageNumber, e := intParam(p, "PageNumber", 1, 1, 1<<30, "InvalidParameter.PageNumber")
+	pageNumber, pageSize, e := paging(p, 100)
 	if e != nil {
 		return nil, e, false
 	}
@@ -232,7 +229,7 @@ func (s *Server) describeImages(p params, c *Call, _ *faultDraw) (any, *apiError
 		if usage == "instance" && !used || usage == "none" && used {
 			continue
 		}
-		if snap != "" && !contains(im.Snapshots, snap) {
+		if snap != "" && !slices.Contains(im.Snapshots, snap) {
 			continue
 		}
 		if !tagsMatch(im.Tags, tags) {
@@ -244,15 +241,6 @@ func (s *Server) describeImages(p params, c *Call, _ *faultDraw) (any, *apiError
 		resp.TotalCount++
 	}
 	return resp, nil, false
-}
-
-func contains(list []string, v string) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 func tagsMatch(have map[string]string, want []tagFilter) bool {
@@ -484,11 +472,7 @@ func (s *Server) describeImageSharePermission(p params, c *Call, _ *faultDraw) (
 	if p["ImageId"] == "" {
 		return nil, missing("ImageId"), false
 	}
-	pageSize, e := intParam(p, "PageSize", 10, 1, 100, "InvalidParameter.PageSize")
-	if e != nil {
-		return nil, e, false
-	}
-	pageNumber, e := intParam(p, "PageNumber", 1, 1, 1<<30, "InvalidParameter.PageNumber")
+	pageNumber, pageSize, e := paging(p, 100)
 	if e != nil {
 		return nil, e, false
 	}
