@@ -563,12 +563,10 @@ func TestContextAndTimeouts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	began := time.Now()
+	// The server holds the answer for 3 s, so only the request's own timeout can end it with
+	// CodeTimeout.
 	_, err = short.DescribeImagesPage(context.Background(), region, ecs.ListFilter{}, 1, 10)
 	asErr(t, err, ecs.ClassRetryable, ecs.CodeTimeout)
-	if d := time.Since(began); d > 2*time.Second {
-		t.Errorf("timeout took %v", d)
-	}
 }
 
 func TestConnectionRefusedIsRetryable(t *testing.T) {

@@ -162,6 +162,7 @@ func (a *account) policyYAML(regions []string, extra string) string {
 type harness struct {
 	srv    *ecstest.Server
 	client *ecs.Client
+	quick  *ecs.Client // the property tests' client, with a short request timeout
 	pol    *policy.Policy
 	data   []byte
 }
@@ -179,7 +180,7 @@ func newHarness(t testing.TB, st *ecstest.State, opts ecstest.Options, policyYAM
 	if err != nil {
 		t.Fatalf("policy: %v\n%s", err, policyYAML)
 	}
-	return &harness{srv: srv, client: client, pol: pol, data: []byte(policyYAML)}
+	return &harness{srv: srv, client: client, quick: client, pol: pol, data: []byte(policyYAML)}
 }
 
 func (h *harness) run(t testing.TB, command string, mutate func(*runner.Config)) *report.Report {

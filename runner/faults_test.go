@@ -18,13 +18,14 @@ import (
 // TestFaultSuite: 10,000 images in two regions, each limited to 200 requests/s, with random
 // throttling, 500s and connections dropped after the delete took effect on top. Every image is
 // deleted exactly once and reported deleted, none fails, no nonce is reused, Force is never sent.
-// FAULT_SUITE_PER_REGION=N runs it at another size. How long it takes against what the rate
-// limits alone impose is BenchmarkFaultSuite's figure.
+// The test runs 1,000 images a region (BenchmarkFaultSuite, the 5,000);
+// FAULT_SUITE_PER_REGION=N runs either at another size. How long it takes against what the rate
+// limits alone impose is BenchmarkFaultSuite's figure, never an assertion.
 func TestFaultSuite(t *testing.T) {
 	if testing.Short() {
-		t.Skip("-short: runs for about a minute")
+		t.Skip("-short: runs for about 15 seconds")
 	}
-	faultSuite(t, faultSuiteSize(t))
+	faultSuite(t, faultSuiteSize(t, 1000))
 }
 
 // BenchmarkFaultSuite reports the fault suite's time over the time the rate limits alone
@@ -32,14 +33,14 @@ func TestFaultSuite(t *testing.T) {
 // -benchtime 1x ./runner
 func BenchmarkFaultSuite(b *testing.B) {
 	for b.Loop() {
-		b.ReportMetric(faultSuite(b, faultSuiteSize(b)), "x-rate-bound")
+		b.ReportMetric(faultSuite(b, faultSuiteSize(b, 5000)), "x-rate-bound")
 	}
 }
 
-func faultSuiteSize(tb testing.TB) int {
+func faultSuiteSize(tb testing.TB, def int) int {
 	v := os.Getenv("FAULT_SUITE_PER_REGION")
 	if v == "" {
-		return 5000
+		return def
 	}
 	n, err := strconv.Atoi(v)
 	if err != nil || n < 1 {
@@ -130,55 +131,57 @@ func perSecond(calls []ecstest.Call, region string) (all, throttled []int) {
 	return all, throttled
 }
 
-// TestAdaptiveRateSettlesAtTheLimit: with the service limiting the region to R requests/s and
-// nothing else wrong, the job finds R by itself and holds it with few throttled answers.
-func TestAdaptiveRateSettlesAtTheLimit(t *testing.T) {
-	if testing.Short() {
-		t.Skip("-short: runs for about 20 seconds")
-	}
-	const rps = 200
-	st := simpleState(2000, "cn-hangzhou")
-	h := newHarness(t, st, ecstest.Options{RegionRPS: rps, Faults: map[string]ecstest.Faults{"*": {Latency: 2 * time.Millisecond}}},
-		simplePolicy(64, "", "cn-hangzhou"))
-	rep := h.run(t, runner.Apply, func(c *runner.Config) { c.Retry = runner.RetryConfig{}; c.Now = time.Now })
-	if rep.Summary.Deleted != 2000 {
-		t.Fatalf("summary %+v", rep.Summary)
-	}
-	all, thr := perSecond(h.srv.Calls(), "cn-hangzhou")
-	// Leave out the first seconds (learning) and the last (the run ends within it).
-	var sent, throttled int
-	var rates []float64
-	for s := 3; s < len(all)-1; s++ {
-		sent += all[s]
-		throttled += thr[s]
-		rates = append(rates, float64(all[s]-thr[s]))
-	}
-	if sent == 0 {
-		t.Fatalf("the run was too short to settle: %v", all)
-	}
-	sort.Float64s(rates)
-	median := rates[len(rates)/2]
-	share := float64(throttled) / float64(sent)
-	t.Logf("requests per second %v; settled at a median %.0f/s of %d/s answered, %.1f%% throttled", all, median, rps, 100*share)
-	if share >= 0.05 {
-		t.Errorf("%.1f%% of the requests after the first seconds were throttled, want under 5%%", 100*share)
-	}
-	if median < 0.8*rps || median > 1.05*rps {
-		t.Errorf("settled at %.0f answered requests/s, want at or just under %d", median, rps)
+// BenchmarkAdaptiveRateSettles: with the service limiting the region to 200 requests/s and
+// nothing else wrong, the job finds the limit by itself and holds it with few throttled answers.
+// It reports the median answered requests/s after the first 3 s (settled-rps, of 200) and the
+// share throttled then (throttled-%). A benchmark, not a test: a busy machine sends less, and a
+// rate measured on the wall clock says as much of the machine as of the job. The limiter's
+// behaviour itself is tested in simulation (limiter_test.go).
+//
+//	go test -run '^$' -bench AdaptiveRateSettles -benchtime 1x ./runner
+func BenchmarkAdaptiveRateSettles(b *testing.B) {
+	for b.Loop() {
+		const rps = 200
+		st := simpleState(2000, "cn-hangzhou")
+		h := newHarness(b, st, ecstest.Options{RegionRPS: rps, Faults: map[string]ecstest.Faults{"*": {Latency: 2 * time.Millisecond}}},
+			simplePolicy(64, "", "cn-hangzhou"))
+		rep := h.run(b, runner.Apply, func(c *runner.Config) { c.Retry = runner.RetryConfig{}; c.Now = time.Now })
+		if rep.Summary.Deleted != 2000 {
+			b.Fatalf("summary %+v", rep.Summary)
+		}
+		all, thr := perSecond(h.srv.Calls(), "cn-hangzhou")
+		// Leave out the first seconds (learning) and the last (the run ends within it).
+		var sent, throttled int
+		var rates []float64
+		for s := 3; s < len(all)-1; s++ {
+			sent += all[s]
+			throttled += thr[s]
+			rates = append(rates, float64(all[s]-thr[s]))
+		}
+		if sent == 0 {
+			b.Fatalf("the run was too short to settle: %v", all)
+		}
+		sort.Float64s(rates)
+		median := rates[len(rates)/2]
+		share := float64(throttled) / float64(sent)
+		b.Logf("requests per second %v; settled at a median %.0f/s of %d/s answered, %.1f%% throttled", all, median, rps, 100*share)
+		b.ReportMetric(median, "settled-rps")
+		b.ReportMetric(100*share, "throttled-%")
 	}
 }
 
-// TestTotalThrottlingEnds: a region that throttles every DeleteImage is slowed to one request a
-// second and given up after ThrottleGiveUp: its images end failed under the throttling code, and
-// the run ends.
+// TestTotalThrottlingEnds: a region that throttles every DeleteImage is given up after
+// ThrottleGiveUp: its images end failed under the throttling code, and the run ends. That the pace
+// falls to one request a second meanwhile is TestAdaptiveLimiterFloorUnderTotalThrottling's, in
+// simulation: requests per second on the wall clock depend on how busy the machine is.
 func TestTotalThrottlingEnds(t *testing.T) {
 	if testing.Short() {
-		t.Skip("-short: runs for about 15 seconds")
+		t.Skip("-short: runs for a few seconds")
 	}
 	st := simpleState(40, "cn-hangzhou")
 	h := newHarness(t, st, ecstest.Options{Faults: map[string]ecstest.Faults{"DeleteImage": {ThrottleRatio: 1}}},
 		simplePolicy(16, "", "cn-hangzhou"))
-	const giveUp = 12 * time.Second
+	const giveUp = 3 * time.Second
 	start := time.Now()
 	rep := h.run(t, runner.Plan, func(c *runner.Config) {
 		c.Retry = runner.RetryConfig{ThrottleGiveUp: giveUp}
@@ -194,13 +197,5 @@ func TestTotalThrottlingEnds(t *testing.T) {
 		}
 	}
 	all, _ := perSecond(h.srv.Calls(), "cn-hangzhou")
-	// The last seconds before giving up: at most one request a second (and a burst of one).
-	tail := all[max(0, len(all)-6) : len(all)-1]
-	for _, n := range tail {
-		if n > 2 {
-			t.Errorf("requests per second %v: still %d a second at the end, want at most 1", all, n)
-			break
-		}
-	}
 	t.Logf("requests per second %v; gave up after %s (ThrottleGiveUp %s)", all, elapsed.Round(time.Millisecond), giveUp)
 }

@@ -350,7 +350,8 @@ func genCase(t *rapid.T) *propCase {
 	c.maxAttempts = rapid.SampledFrom([]int{8, 2, 3}).Draw(t, "max_attempts")
 	c.opts = ecstest.Options{Seed: rapid.Int64().Draw(t, "seed"), Faults: map[string]ecstest.Faults{
 		"DeleteImage": {ThrottleRatio: ratio("delete.throttle"), InternalErrorRatio: ratio("delete.internal"),
-			UnavailableRatio: ratio("delete.unavailable"), DropAfterDeleteRatio: ratio("delete.drop")},
+			UnavailableRatio: ratio("delete.unavailable"), DropAfterDeleteRatio: ratio("delete.drop"),
+			ErrorAfterDeleteRatio: ratio("delete.error_after"), StallAfterDeleteRatio: ratio("delete.stall_after")},
 		"DescribeImages": {ThrottleRatio: ratio("describe.throttle"), InternalErrorRatio: ratio("describe.internal"),
 			UnavailableRatio: ratio("describe.unavailable")},
 	}}
@@ -419,7 +420,7 @@ func fast(h *harness, maxAttempts int) func(*runner.Config) {
 	return func(c *runner.Config) {
 		c.Retry = runner.RetryConfig{BaseDelay: time.Microsecond, MaxDelay: time.Millisecond, MaxAttempts: maxAttempts}
 		c.Rate = runner.RateConfig{Min: 100000}
-		c.API = noRetryAfter{h.client}
+		c.API = noRetryAfter{h.quick}
 	}
 }
 
@@ -588,6 +589,14 @@ func propertyRun(tt *testing.T, command string) func(*rapid.T) {
 		t.Logf("policy:\n%s", c.policy)
 		tb := rapidTB{TB: tt, rt: t}
 		h := newHarness(tb, c.state, c.opts, c.policy)
+		// A stalled delete ends at the client's timeout: keep it short.
+		quick, err := ecs.New(ecs.Config{Endpoint: h.srv.URL(), Credential: ecs.StaticCredential(ecstest.AccessKeyID, ecstest.AccessKeySecret, ""),
+			MaxIdleConns: 64, Timeout: 150 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer quick.Close()
+		h.quick = quick
 		rep := h.run(tb, command, fast(h, c.maxAttempts))
 		checkCase(t, tb, c, h, rep, command)
 	}

@@ -74,7 +74,7 @@ func (r *Runner) resolve(ctx context.Context, g *errgroup.Group, rs *regionState
 			lookup = append(lookup, id)
 		}
 	}
-	found, err := r.lookup(ctx, g, rs, lookup)
+	found, err := r.lookup(ctx, g, rs, lookup, r.retry.MaxAttempts)
 	if err != nil {
 		return err
 	}
@@ -152,7 +152,7 @@ func (r *Runner) listAll(ctx context.Context, g *errgroup.Group, rs *regionState
 	all := make([]ecs.Image, pages*ecs.PageSize)
 	counts := make([]int, pages+1)
 	counts[1] = copy(all, first.Images)
-	if err := r.callEach(ctx, g, rs, "DescribeImages", pages-1, func(ctx context.Context, i int) error {
+	if err := r.callEach(ctx, g, rs, "DescribeImages", pages-1, r.retry.MaxAttempts, func(ctx context.Context, i int) error {
 		p := i + 2
 		page, err := r.cfg.API.DescribeImagesPage(ctx, rs.name, f, p, ecs.PageSize)
 		counts[p] = copy(all[(p-1)*ecs.PageSize:p*ecs.PageSize], page.Images)
@@ -177,11 +177,12 @@ func (r *Runner) listAll(ctx context.Context, g *errgroup.Group, rs *regionState
 	return all[:n:n], nil
 }
 
-// lookup finds images by id, 100 a call, whatever their owner and status.
-func (r *Runner) lookup(ctx context.Context, g *errgroup.Group, rs *regionState, ids []string) ([]ecs.Image, *ecs.Error) {
+// lookup finds images by id, 100 a call, whatever their owner and status, each call given up
+// after attempts error answers.
+func (r *Runner) lookup(ctx context.Context, g *errgroup.Group, rs *regionState, ids []string, attempts int) ([]ecs.Image, *ecs.Error) {
 	n := (len(ids) + ecs.PageSize - 1) / ecs.PageSize
 	pages := make([][]ecs.Image, n)
-	if err := r.callEach(ctx, g, rs, "DescribeImages", n, func(ctx context.Context, i int) error {
+	if err := r.callEach(ctx, g, rs, "DescribeImages", n, attempts, func(ctx context.Context, i int) error {
 		chunk := ids[i*ecs.PageSize : min((i+1)*ecs.PageSize, len(ids))]
 		f := ecs.ListFilter{ImageID: strings.Join(chunk, ","), Statuses: ecs.AllStatuses}
 		page, err := r.cfg.API.DescribeImagesPage(ctx, rs.name, f, 1, ecs.PageSize)
@@ -194,12 +195,15 @@ func (r *Runner) lookup(ctx context.Context, g *errgroup.Group, rs *regionState,
 }
 
 // callEach makes n read-only calls of an action at once, fn(ctx, i) for i in [0, n), each under
-// call's concurrency limit, limiter and retries, and returns the first error by index.
-func (r *Runner) callEach(ctx context.Context, g *errgroup.Group, rs *regionState, action string, n int, fn func(ctx context.Context, i int) error) *ecs.Error {
+// call's concurrency limit, limiter and retries (attempts error answers at most), and returns
+// the first error by index.
+func (r *Runner) callEach(ctx context.Context, g *errgroup.Group, rs *regionState, action string, n, attempts int, fn func(ctx context.Context, i int) error) *ecs.Error {
 	errs := make([]*ecs.Error, n)
 	var wg sync.WaitGroup
 	for i := range n {
-		wg.Go(func() { errs[i] = r.call(ctx, g, rs, action, func(ctx context.Context) error { return fn(ctx, i) }) })
+		wg.Go(func() {
+			errs[i] = r.callN(ctx, g, rs, action, attempts, func(ctx context.Context) error { return fn(ctx, i) })
+		})
 	}
 	wg.Wait()
 	for _, err := range errs {
@@ -222,8 +226,14 @@ func (r *Runner) countOwn(ctx context.Context, g *errgroup.Group, rs *regionStat
 }
 
 // call runs one read-only call under the shared concurrency limit and the region's limiter,
-// retrying what is retryable. It waits out a backoff outside the concurrency limit.
+// retrying what is retryable up to RetryConfig.MaxAttempts error answers. It waits out a
+// backoff outside the concurrency limit.
 func (r *Runner) call(ctx context.Context, g *errgroup.Group, rs *regionState, action string, fn func(context.Context) error) *ecs.Error {
+	return r.callN(ctx, g, rs, action, r.retry.MaxAttempts, fn)
+}
+
+// callN is call given up after attempts error answers.
+func (r *Runner) callN(ctx context.Context, g *errgroup.Group, rs *regionState, action string, attempts int, fn func(context.Context) error) *ecs.Error {
 	lim := rs.limiters[action]
 	reqCtx := context.WithoutCancel(ctx)
 	var throttledSince time.Time
@@ -259,7 +269,7 @@ func (r *Runner) call(ctx context.Context, g *errgroup.Group, rs *regionState, a
 			delay = r.throttleDelay(e)
 		} else {
 			errorsN++
-			if errorsN >= r.retry.MaxAttempts {
+			if errorsN >= attempts {
 				return e
 			}
 			delay = max(e.RetryAfter, r.backoff(errorsN))
@@ -275,10 +285,16 @@ func (r *Runner) call(ctx context.Context, g *errgroup.Group, rs *regionState, a
 	}
 }
 
-// confirmDeleted looks up every image reported deleted, and every failed one whose last real
-// delete had an unknown result, 100 ids a call: one reported deleted that the service still
-// lists was not deleted, whatever the answers said, and is reported failed; a failed one that
-// is gone was deleted by an attempt whose answer was lost, and is reported deleted.
+// resolveAttempts is the fewest error answers a confirming lookup takes before it gives up:
+// it is what tells a deletion whose answer was lost from one that did not happen, so it is
+// worth more tries than one image's delete.
+const resolveAttempts = 16
+
+// confirmDeleted looks up every image reported deleted, and every failed one whose real delete
+// had an unknown result (a 5xx, a timeout, a dropped connection: none says the delete did not
+// happen), 100 ids a call: one reported deleted that the service still lists is failed
+// (DeleteNotConfirmed); one of unknown result is deleted if gone, failed under its last code
+// if still listed, and failed under CodeDeleteResultUnknown if the lookup itself failed.
 func (r *Runner) confirmDeleted(ctx context.Context, g *errgroup.Group) {
 	its := r.itemsWhere(func(it *item) bool {
 		return it.outcome == report.Deleted || (it.outcome == report.Failed && it.unknown)
@@ -288,8 +304,9 @@ func (r *Runner) confirmDeleted(ctx context.Context, g *errgroup.Group) {
 		for i, it := range its {
 			ids[i] = it.id
 		}
-		found, err := r.lookup(ctx, g, rs, ids)
+		found, err := r.lookup(ctx, g, rs, ids, max(r.retry.MaxAttempts, resolveAttempts))
 		if err != nil {
+			// The unknown ones stay unknown: the report says so (CodeDeleteResultUnknown).
 			r.warn(fmt.Sprintf("%s: could not confirm %d deletions: %s", rs.name, len(its), err.Error()))
 			return
 		}
@@ -300,6 +317,7 @@ func (r *Runner) confirmDeleted(ctx context.Context, g *errgroup.Group) {
 		for _, it := range its {
 			r.mu.Lock()
 			deleted := it.outcome == report.Deleted
+			it.unknown = false // resolved, one way or the other
 			r.mu.Unlock()
 			switch {
 			case deleted && still[it.id]:
@@ -310,3 +328,6 @@ func (r *Runner) confirmDeleted(ctx context.Context, g *errgroup.Group) {
 		}
 	})
 }
+
+// unknownResultMessage explains CodeDeleteResultUnknown.
+const unknownResultMessage = "a real DeleteImage was sent and no answer said whether it took effect, and no lookup could tell: check whether the image still exists"

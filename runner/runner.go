@@ -39,6 +39,9 @@ const (
 	CodeNotSelectable       = "ImageNotSelectable"
 	CodeInterruptedInFlight = "InterruptedInFlight"
 	CodeDeleteNotConfirmed  = "DeleteNotConfirmed"
+	// CodeDeleteResultUnknown: a real delete was sent, no answer proved its outcome, and no
+	// lookup could resolve it (the lookup failed, or the run was stopped before it).
+	CodeDeleteResultUnknown = "DeleteResultUnknown"
 )
 
 // Config is one run.
@@ -140,7 +143,7 @@ type item struct {
 	attempts  int
 	errors    int  // error answers (not throttles) in the current phase
 	passed    bool // the DryRun passed
-	unknown   bool // a real delete attempt ended without a known result
+	unknown   bool // a real delete attempt ended without a known result, and no lookup resolved it yet
 	inflight  bool
 
 	size         int              // GiB, from the listing
@@ -258,7 +261,13 @@ func (r *Runner) Report(status string) *report.Report {
 			Code: it.code, Message: it.message, RequestID: it.requestID, Attempts: it.attempts, SizeGiB: it.size,
 			ReferencedBy: slices.Clone(it.referencedBy), LastInFamily: last[it]}
 		switch {
+		case it.outcome == report.Failed && it.unknown:
+			// Its last answer did not say whether the delete took effect, and no lookup told.
+			e.Code, e.Message = CodeDeleteResultUnknown, unknownResultMessage
 		case it.outcome != "":
+		case it.unknown:
+			// Stopped while a real delete of unknown result waited for its retry.
+			e.Outcome, e.Code, e.Message = report.Failed, CodeDeleteResultUnknown, unknownResultMessage
 		case it.inflight:
 			e.Outcome, e.Code, e.Message = report.Failed, CodeInterruptedInFlight, "the process stopped while a request for this image was in flight; its result is unknown"
 		default:

@@ -388,8 +388,22 @@ func (s *Server) deleteImage(p params, c *Call, d *faultDraw) (any, *apiError, b
 			sn.refs--
 		}
 	}
-	drop := d.drop < d.f.DropAfterDeleteRatio
-	return &requestIDResp{RequestId: c.RequestID}, nil, drop
+	return afterDelete(c, d)
+}
+
+// afterDelete answers a real delete that took effect, with the faults that hide the effect: a
+// dropped connection, a 500, or no answer at all.
+func afterDelete(c *Call, d *faultDraw) (any, *apiError, bool) {
+	c.Effect = true
+	switch {
+	case d.drop < d.f.DropAfterDeleteRatio:
+		return &requestIDResp{RequestId: c.RequestID}, nil, true
+	case d.after < d.f.ErrorAfterDeleteRatio:
+		return nil, errf(500, "InternalError", "The request processing has failed due to some unknown error, exception or failure."), false
+	case d.afterKind < d.f.StallAfterDeleteRatio:
+		d.stall = true
+	}
+	return &requestIDResp{RequestId: c.RequestID}, nil, false
 }
 
 // ---- DescribeInstances ----
@@ -529,6 +543,5 @@ func (s *Server) deleteSnapshot(p params, c *Call, d *faultDraw) (any, *apiError
 		return nil, errf(403, "SnapshotCreatedDisk", "The specified snapshot has been used to create disk, please use the force parameter to delete it."), false
 	}
 	delete(s.snapshots, id)
-	drop := d.drop < d.f.DropAfterDeleteRatio
-	return &requestIDResp{RequestId: c.RequestID}, nil, drop
+	return afterDelete(c, d)
 }

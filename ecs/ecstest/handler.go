@@ -150,7 +150,7 @@ func (s *Server) handle(r *http.Request, c *Call) (any, *apiError, bool) {
 	if e := s.denied(c.Region, c.Action); e != nil {
 		return nil, e, false
 	}
-	d := s.drawFaults(c.Action)
+	d := s.drawFaults(c.Action, vals.Encode())
 	if d.f.Latency > 0 {
 		if e := sleepCtx(r.Context(), d.f.Latency); e != nil {
 			return nil, e, false
@@ -190,7 +190,13 @@ func (s *Server) handle(r *http.Request, c *Call) (any, *apiError, bool) {
 	if d.unavail < d.f.UnavailableRatio {
 		return nil, errf(503, "ServiceUnavailable", "The request has failed due to a temporary failure of the server."), false
 	}
-	return act(s, p, c, &d)
+	resp, e, drop := act(s, p, c, &d)
+	if d.stall {
+		// The effect is done; the answer never comes: the client's timeout ends the request.
+		<-r.Context().Done()
+		return nil, &apiError{Code: "RequestCanceled", Message: r.Context().Err().Error()}, false
+	}
+	return resp, e, drop
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) *apiError {

@@ -13,8 +13,8 @@ package ecstest
 import (
 	"encoding/json"
 	"fmt"
+	"hash/fnv"
 	"maps"
-	"math/rand"
 	randv2 "math/rand/v2"
 	"net"
 	"net/http"
@@ -38,7 +38,10 @@ const APIVersion = "2014-05-26"
 type Options struct {
 	// Credentials maps access key id to secret; nil means {AccessKeyID: AccessKeySecret}.
 	Credentials map[string]string
-	// Seed seeds every random fault: same seed + same request sequence = same faults.
+	// Seed seeds every random fault. A request's draws depend on the seed and the request's
+	// identity (action, its parameters, and how many times the same request was seen before),
+	// not on the order requests arrive in: same seed, same faults, however the job's
+	// goroutines interleave.
 	Seed int64
 	// MissingImage selects the answer to DeleteImage of a nonexistent (or not
 	// self-owned) image: "error" (default; 404 InvalidImageId.NotFound) or
@@ -88,6 +91,13 @@ type Faults struct {
 	// UnappliedDeleteRatio applies to real (non-dry) DeleteImage that would succeed: the
 	// service answers 200 but the image stays, a lost write that only a second look reveals.
 	UnappliedDeleteRatio float64
+	// ErrorAfterDeleteRatio applies to real successful DeleteImage and DeleteSnapshot: the
+	// delete takes effect, then the answer is 500 InternalError (a gateway that lost the
+	// backend's answer). A 5xx does not say the delete did not happen.
+	ErrorAfterDeleteRatio float64
+	// StallAfterDeleteRatio applies to real successful DeleteImage and DeleteSnapshot: the
+	// delete takes effect, then no answer comes until the client gives up (its timeout).
+	StallAfterDeleteRatio float64
 }
 
 // Call is one entry of the call log.
@@ -100,6 +110,9 @@ type Call struct {
 	Code                                 string // error code answered, "" for 2xx; "RequestCanceled" if cancelled during Latency
 	RequestID                            string
 	Dropped                              bool // connection dropped after the effect
+	// Effect is set on a real DeleteImage or DeleteSnapshot that took effect, whatever was
+	// answered (200, a dropped connection, an error or a stall after the effect).
+	Effect bool
 	Start, End                           time.Time
 }
 
@@ -120,9 +133,9 @@ type Server struct {
 	regions   map[string]*regionState
 	snapshots map[string]*snapState
 
-	faultMu   sync.Mutex // guards faults, rng, rps, buckets
+	faultMu   sync.Mutex // guards faults, seen, rps, buckets
 	faults    map[string]Faults
-	rng       *rand.Rand
+	seen      map[uint64]uint64 // times each request identity was drawn for
 	rps       float64
 	buckets   map[string]*bucket
 	nonceMu   sync.Mutex
@@ -218,7 +231,7 @@ func newServer(st *State, opts Options) (*Server, error) {
 		regions:   map[string]*regionState{},
 		snapshots: map[string]*snapState{},
 		faults:    map[string]Faults{},
-		rng:       rand.New(rand.NewSource(opts.Seed)),
+		seen:      map[uint64]uint64{},
 		rps:       opts.RegionRPS,
 		buckets:   map[string]*bucket{},
 		nonceCur:  map[string]struct{}{},
@@ -471,29 +484,44 @@ func (rs *regionState) sortedImages() []*Image {
 
 // faultDraw holds the random numbers drawn for one request. All of them are
 // drawn for every request, so that a seed reproduces the same faults for the
-// same request sequence whatever the configuration.
+// same request whatever the configuration.
 type faultDraw struct {
 	f                                 Faults
 	throttle, kind, internal, unavail float64
-	drop, unapplied                   float64
+	drop, unapplied, after, afterKind float64
+	// stall is set by an action whose effect is done and whose answer must never come.
+	stall bool
 }
 
-func (s *Server) drawFaults(action string) faultDraw {
+// drawFaults draws one request's faults from a generator seeded by the server's seed and the
+// request's identity: its action and canonical query (the nonce and date are headers, not
+// part of it), and the number of times the same request came before. A retry of a request
+// draws afresh; two runs of one seed draw alike whatever the order requests arrive in.
+func (s *Server) drawFaults(action, query string) faultDraw {
+	h := fnv.New64a()
+	h.Write([]byte(action))
+	h.Write([]byte{'?'})
+	h.Write([]byte(query))
+	id := h.Sum64()
 	s.faultMu.Lock()
-	defer s.faultMu.Unlock()
 	f, ok := s.faults[action]
 	if !ok {
 		f = s.faults["*"]
 	}
+	n := s.seen[id]
+	s.seen[id] = n + 1
+	s.faultMu.Unlock()
+	rng := randv2.New(randv2.NewPCG(uint64(s.opts.Seed)^id, n))
 	return faultDraw{
-		f:        f,
-		throttle: s.rng.Float64(),
-		kind:     s.rng.Float64(),
-		internal: s.rng.Float64(),
-		unavail:  s.rng.Float64(),
-		drop:     s.rng.Float64(),
-		// Drawn last, so that seeds drawn before this fault existed keep their sequences.
-		unapplied: s.rng.Float64(),
+		f:         f,
+		throttle:  rng.Float64(),
+		kind:      rng.Float64(),
+		internal:  rng.Float64(),
+		unavail:   rng.Float64(),
+		drop:      rng.Float64(),
+		unapplied: rng.Float64(),
+		after:     rng.Float64(),
+		afterKind: rng.Float64(),
 	}
 }
 
