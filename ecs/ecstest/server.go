@@ -112,8 +112,8 @@ type Call struct {
 	Dropped                              bool // connection dropped after the effect
 	// Effect is set on a real DeleteImage or DeleteSnapshot that took effect, whatever was
 	// answered (200, a dropped connection, an error or a stall after the effect).
-	Effect bool
-	Start, End                           time.Time
+	Effect     bool
+	Start, End time.Time
 }
 
 // Server is a running emulator. Its methods are safe for concurrent use.
