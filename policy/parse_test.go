@@ -201,7 +201,7 @@ func TestLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := Load(big)
-	if want := big + ": policy is larger than 1048576 bytes"; err == nil || err.Error() != want {
+	if want := big + ": 1048675 bytes, more than the 1 MiB allowed"; err == nil || err.Error() != want {
 		t.Errorf("big file: got %v, want %s", err, want)
 	}
 }

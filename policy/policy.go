@@ -11,11 +11,10 @@ package policy
 import (
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"time"
 
 	"github.com/ecs-image-cleanup/ecs-image-cleanup/ecs"
+	"github.com/ecs-image-cleanup/ecs-image-cleanup/internal/files"
 )
 
 // Bounds on the file itself. A policy is a short, human-written file; anything bigger is a
@@ -153,19 +152,13 @@ func (p *Policy) Region(id string) *Region {
 	return nil
 }
 
-// Load reads and validates a policy file. A file that cannot be read yields the os error; a file
-// with problems yields an *Errors holding every one of them.
+// Load reads and validates a policy file. A file that cannot be read, is not a regular file
+// (a FIFO, a device: never waited on) or is over MaxFileSize yields a plain error naming it; a
+// file with problems yields an *Errors holding every one of them.
 func Load(path string) (*Policy, error) {
-	f, err := os.Open(path)
+	data, err := files.ReadInput(path, MaxFileSize)
 	if err != nil {
 		return nil, err
-	}
-	defer f.Close()
-	// Read one byte past the limit so that a file of exactly MaxFileSize loads and a larger one,
-	// even a pipe or device that never ends, is refused without reading all of it.
-	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("read policy: %w", err)
 	}
 	return Parse(path, data)
 }

@@ -225,7 +225,7 @@ func (r *Runner) Run(ctx context.Context) (*report.Report, error) {
 	}
 	if r.cfg.Command == Apply && ctx.Err() == nil {
 		passed := r.itemsWhere(func(it *item) bool { return isOpen(it) && it.passed })
-		if r.guard(passed) && r.confirm(passed) {
+		if r.guard(passed) && r.confirm(ctx, passed) {
 			r.log.Info("deleting", zap.Int("images", len(passed)))
 			r.phase(ctx, g, passed, false)
 			if ctx.Err() == nil {
@@ -427,12 +427,18 @@ func (r *Runner) guard(passed []*item) bool {
 	return false
 }
 
-func (r *Runner) confirm(passed []*item) bool {
+// confirm asks Config.Confirm. A no marks every passed image not_attempted (NotConfirmed); a
+// stop while asking (a signal at the prompt) leaves them open, to end not_attempted as any
+// image an interrupted run did not reach.
+func (r *Runner) confirm(ctx context.Context, passed []*item) bool {
 	if r.cfg.Confirm == nil || len(passed) == 0 {
 		return true
 	}
 	if r.cfg.Confirm(countByRegion(passed)) {
-		return true
+		return ctx.Err() == nil
+	}
+	if ctx.Err() != nil {
+		return false
 	}
 	msg := "apply was not confirmed: nothing deleted"
 	r.mu.Lock()

@@ -9,10 +9,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/signal"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -21,8 +23,10 @@ import (
 	"github.com/aliyun/credentials-go/credentials"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
+	"golang.org/x/term"
 
 	"github.com/ecs-image-cleanup/ecs-image-cleanup/ecs"
+	"github.com/ecs-image-cleanup/ecs-image-cleanup/internal/files"
 	"github.com/ecs-image-cleanup/ecs-image-cleanup/policy"
 	"github.com/ecs-image-cleanup/ecs-image-cleanup/report"
 	"github.com/ecs-image-cleanup/ecs-image-cleanup/runner"
@@ -55,8 +59,9 @@ func parseJobFlags(command string, args []string, stderr io.Writer) (*jobFlags, 
 	fs.StringVar(&f.essEndpoint, "ess-endpoint", "", "Auto Scaling (ESS) endpoint URL for every region (default: --endpoint when given, else the service's own)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&f.logFormat, "log-format", "", "json or console (default: console on a terminal, json otherwise)")
-	fs.Float64Var(&f.maxRate, "max-rate", 0, "requests per second per region and action never exceeded (default: no ceiling; the job slows down on throttling by itself)")
-	fs.DurationVar(&f.timeout, "request-timeout", 30*time.Second, "timeout of one API request")
+	fs.Float64Var(&f.maxRate, "max-rate", 0, "requests per second per region and action never exceeded, at least 0.1 (default: no ceiling; the job slows down on throttling by itself)")
+	f.timeout = 30 * time.Second
+	fs.Var((*durationFlag)(&f.timeout), "request-timeout", "timeout of one API request, above 0 and at most 10m (default 30s)")
 	fs.StringVar(&f.retryFrom, "retry-from", "", "limit the run to the images an earlier report left failed or not_attempted")
 	fs.StringVar(&f.format, "format", report.FormatText, "summary format: text, markdown (an audit to paste into a ticket) or json")
 	fs.StringVar(&f.summary, "summary", "", "write the summary to this file (default: stderr)")
@@ -74,10 +79,46 @@ func parseJobFlags(command string, args []string, stderr io.Writer) (*jobFlags, 
 	if f.policy == "" {
 		return nil, errors.New("--policy is required")
 	}
+	set := map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	if set["max-rate"] && !(f.maxRate >= minMaxRate && !math.IsInf(f.maxRate, 0)) {
+		return nil, fmt.Errorf("--max-rate %v: want a number of requests per second from %v up (leave it out for no ceiling)", f.maxRate, minMaxRate)
+	}
+	if f.timeout <= 0 || f.timeout > maxRequestTimeout {
+		return nil, fmt.Errorf("--request-timeout %v: want a duration above 0 and at most %v", f.timeout, maxRequestTimeout)
+	}
 	if !slices.Contains(report.Formats, f.format) {
 		return nil, fmt.Errorf("--format %q: use %s", f.format, strings.Join(report.Formats, ", "))
 	}
 	return f, nil
+}
+
+// Bounds of the numeric flags: a rate below minMaxRate would leave the job waiting for hours
+// between two requests, and a request timeout beyond maxRequestTimeout is a hang, not patience.
+const (
+	minMaxRate        = 0.1
+	maxRequestTimeout = 10 * time.Minute
+)
+
+// maxReportFile bounds a report read back with --retry-from: a 100,000-image report is about
+// 30 MB.
+const maxReportFile = 256 << 20
+
+// durationFlag is a time.Duration flag whose error for a bare number suggests the unit.
+type durationFlag time.Duration
+
+func (d *durationFlag) String() string { return time.Duration(*d).String() }
+
+func (d *durationFlag) Set(s string) error {
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		if _, nerr := strconv.ParseFloat(s, 64); nerr == nil {
+			return fmt.Errorf("%q has no unit: did you mean %ss?", s, s)
+		}
+		return fmt.Errorf("%q is not a duration such as 30s, 2m or 1m30s", s)
+	}
+	*d = durationFlag(v)
+	return nil
 }
 
 // tty says whether the process talks to a person; tests replace it.
@@ -91,9 +132,10 @@ var tty = struct {
 	stderrTerminal: func() bool { return isTerminal(os.Stderr) },
 }
 
+// isTerminal asks the terminal driver, not the file mode: /dev/null is a character device and
+// no person types at it.
 func isTerminal(f *os.File) bool {
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+	return term.IsTerminal(int(f.Fd()))
 }
 
 // osExit ends the process on a second signal; tests replace it.
@@ -131,6 +173,13 @@ func cmdJob(ctx context.Context, command string, args []string, stdout, stderr i
 		fmt.Fprintln(stderr, "ecs-image-cleanup apply: stdin is not a terminal: pass --yes to delete without confirmation (nothing was deleted)")
 		return exitUsage
 	}
+	reportOut, summaryOut, err := checkOutputs(f, stdout)
+	if err != nil {
+		fmt.Fprintf(stderr, "ecs-image-cleanup %s: %v (nothing was sent)\n", command, err)
+		return exitUsage
+	}
+	defer reportOut.Close()
+	defer summaryOut.Close()
 	cred, err := credentials.NewCredential(nil)
 	if err == nil {
 		_, err = cred.GetCredential()
@@ -146,8 +195,8 @@ func cmdJob(ctx context.Context, command string, args []string, stdout, stderr i
 	}
 	return execute(ctx, job{
 		command: command, policyPath: f.policy, policy: pol, policyBytes: data, api: client,
-		reportPath: f.report, yes: f.yes, maxRate: f.maxRate, log: log, only: only, retryFrom: f.retryFrom,
-		format: f.format, summaryPath: f.summary, blockers: f.blockers,
+		reportPath: f.report, reportOut: reportOut, yes: f.yes, maxRate: f.maxRate, log: log, only: only, retryFrom: f.retryFrom,
+		format: f.format, summaryPath: f.summary, summaryOut: summaryOut, blockers: f.blockers,
 	}, stdout, stderr)
 }
 
@@ -161,10 +210,49 @@ func scrubCredentialError(err error) string {
 	return msg
 }
 
+// checkOutputs checks --report and --summary before anything is sent: each must be writable
+// (stdout, a regular file in an existing writable directory, a character device or a FIFO with a
+// reader), neither may be the policy or the --retry-from report, and they may not be one file.
+// The report defaults to stdout and the summary to stderr (a nil Output).
+func checkOutputs(f *jobFlags, stdout io.Writer) (reportOut, summaryOut *files.Output, err error) {
+	reportPath := f.report
+	if reportPath == "" {
+		reportPath = files.Stdout
+	}
+	if reportOut, err = files.Check("--report", reportPath, stdout); err != nil {
+		return nil, nil, err
+	}
+	outs := []*files.Output{reportOut}
+	flags := []string{"--report"}
+	if f.summary != "" {
+		if summaryOut, err = files.Check("--summary", f.summary, stdout); err != nil {
+			reportOut.Close()
+			return nil, nil, err
+		}
+		outs, flags = append(outs, summaryOut), append(flags, "--summary")
+		if reportOut.Same(summaryOut) {
+			reportOut.Close()
+			summaryOut.Close()
+			return nil, nil, fmt.Errorf("--report %s and --summary %s are the same file: one would overwrite the other", reportOut.Name, summaryOut.Name)
+		}
+	}
+	inputs := [][2]string{{"--policy", f.policy}, {"--retry-from", f.retryFrom}}
+	for i, o := range outs {
+		for _, in := range inputs {
+			if in[1] != "" && o.SameAsFile(in[1]) {
+				reportOut.Close()
+				summaryOut.Close()
+				return nil, nil, fmt.Errorf("%s %s is the %s file %s: it would be overwritten", flags[i], o.Name, in[0], in[1])
+			}
+		}
+	}
+	return reportOut, summaryOut, nil
+}
+
 func loadPolicy(path string) (*policy.Policy, []byte, error) {
-	data, err := os.ReadFile(path)
+	data, err := files.ReadInput(path, policy.MaxFileSize)
 	if err != nil {
-		return nil, nil, fmt.Errorf("ecs-image-cleanup: %v", err)
+		return nil, nil, fmt.Errorf("ecs-image-cleanup: --policy %v", err)
 	}
 	p, err := policy.Parse(path, data)
 	if err != nil {
@@ -181,15 +269,17 @@ type job struct {
 	policyBytes []byte
 	api         ecs.API
 	reportPath  string
+	reportOut   *files.Output // checked; nil: made from reportPath when the job runs
 	yes         bool
 	maxRate     float64
 	log         *zap.Logger
 	retry       runner.RetryConfig
 	only        map[string]bool // nil: every selected image
 	retryFrom   string
-	format      string // summary format; "" is text
-	summaryPath string // "" writes the summary to stderr
-	blockers    bool   // look up what holds blocked images
+	format      string        // summary format; "" is text
+	summaryPath string        // "" writes the summary to stderr
+	summaryOut  *files.Output // checked; nil: made from summaryPath when the job runs
+	blockers    bool          // look up what holds blocked images
 }
 
 // execute runs a job with signal handling, writes its report and summary, and returns the exit
@@ -208,32 +298,39 @@ func execute(ctx context.Context, j job, stdout, stderr io.Writer) int {
 		Blockers: j.blockers,
 	}
 	if j.command == runner.Apply && !j.yes {
-		cfg.Confirm = func(perRegion map[string]int) bool { return askConfirmation(perRegion, stderr) }
+		cfg.Confirm = func(perRegion map[string]int) bool { return askConfirmation(ctx, perRegion, stderr) }
 	}
 	if tty.stderrTerminal() {
 		cfg.Progress = progressLine(stderr)
+	}
+	if j.reportOut == nil || (j.summaryOut == nil && j.summaryPath != "") {
+		reportOut, summaryOut, err := checkOutputs(&jobFlags{report: j.reportPath, summary: j.summaryPath, policy: j.policyPath}, stdout)
+		if err != nil {
+			fmt.Fprintf(stderr, "ecs-image-cleanup %s: %v (nothing was sent)\n", j.command, err)
+			return exitUsage
+		}
+		defer reportOut.Close()
+		defer summaryOut.Close()
+		j.reportOut, j.summaryOut = reportOut, summaryOut
 	}
 	r := runner.New(cfg)
 	var writeMu sync.Mutex
 	writeReport := func(rep *report.Report) error {
 		writeMu.Lock()
 		defer writeMu.Unlock()
-		if j.reportPath == "" {
-			return report.Write(stdout, rep)
-		}
-		return report.WriteFile(j.reportPath, rep)
+		return j.reportOut.Write(func(w io.Writer) error { return report.Write(w, rep) })
 	}
 	// writeSummary writes the summary in the chosen format; when its file cannot be written, the
 	// summary goes to stderr after the error.
 	writeSummary := func(rep *report.Report) error {
-		if j.summaryPath == "" {
+		if j.summaryOut == nil {
 			return report.WriteSummary(stderr, rep, j.format)
 		}
 		var buf bytes.Buffer
 		if err := report.WriteSummary(&buf, rep, j.format); err != nil {
 			return err
 		}
-		if err := os.WriteFile(j.summaryPath, buf.Bytes(), 0o644); err != nil {
+		if err := j.summaryOut.Write(func(w io.Writer) error { _, err := w.Write(buf.Bytes()); return err }); err != nil {
 			fmt.Fprintf(stderr, "ecs-image-cleanup %s: write summary: %v\n", j.command, err)
 			_, _ = stderr.Write(buf.Bytes())
 			return err
@@ -333,8 +430,9 @@ func notAttemptedOnError(rep *report.Report) bool {
 	return false
 }
 
-// askConfirmation shows what apply would delete and asks for "yes" on the terminal.
-func askConfirmation(perRegion map[string]int, stderr io.Writer) bool {
+// askConfirmation shows what apply would delete and asks for "yes" on the terminal. A signal
+// (ctx ends) answers no at once: Ctrl-C at the prompt ends the run.
+func askConfirmation(ctx context.Context, perRegion map[string]int, stderr io.Writer) bool {
 	total := 0
 	regions := make([]string, 0, len(perRegion))
 	for name, n := range perRegion {
@@ -347,8 +445,20 @@ func askConfirmation(perRegion map[string]int, stderr io.Writer) bool {
 		fmt.Fprintf(stderr, "  %-20s %d\n", name, perRegion[name])
 	}
 	fmt.Fprintf(stderr, "Delete %d images? Type yes to continue: ", total)
-	line, _ := bufio.NewReader(tty.stdin).ReadString('\n')
-	return strings.TrimSpace(line) == "yes"
+	answer := make(chan string, 1)
+	in := tty.stdin
+	go func() {
+		// Left blocked on the terminal if a signal comes first; the process is about to end.
+		line, _ := bufio.NewReader(in).ReadString('\n')
+		answer <- line
+	}()
+	select {
+	case line := <-answer:
+		return strings.TrimSpace(line) == "yes"
+	case <-ctx.Done():
+		fmt.Fprintln(stderr)
+		return false
+	}
 }
 
 // progressLine redraws one line on the terminal, at most five times a second.
@@ -395,7 +505,7 @@ func newLogger(level, format string, w io.Writer) (*zap.Logger, error) {
 // retrySet reads an earlier report and returns the images it left failed or not_attempted, as
 // "region/image_id".
 func retrySet(path string) (map[string]bool, error) {
-	data, err := os.ReadFile(path)
+	data, err := files.ReadInput(path, maxReportFile)
 	if err != nil {
 		return nil, err
 	}
