@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aliyun/credentials-go/credentials/providers"
+
 	"github.com/ecs-image-cleanup/ecs-image-cleanup/ecs/ecstest"
 )
 
@@ -430,4 +432,41 @@ func TestCredentialUsed(t *testing.T) {
 			t.Errorf("exit %d after %d calls to the credentials URI, want 0 after 1:\n%s", r.code, calls, r.stderr)
 		}
 	})
+}
+
+// failingProvider fails as the library's providers do: its error quotes what it read.
+type failingProvider struct{ err error }
+
+func (p failingProvider) GetCredentials() (*providers.Credentials, error) { return nil, p.err }
+func (p failingProvider) GetProviderName() string                         { return "failing" }
+
+// TestCredentialRefreshInOwnWords: a credential that fails later, when it is refreshed during
+// the run, fails in our words too; the library's text (a config file's content, an answer's
+// body, a URI with its query) never reaches the SDK's error and so the report.
+func TestCredentialRefreshInOwnWords(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"sts-refused", fmt.Errorf(`get session token failed: {"RequestId":"x","Code":"AuthenticationFail.OIDCToken.Invalid","Message":"token %s"}`, credOIDCToken),
+			"oidc: AssumeRoleWithOIDC at sts.aliyuncs.com was refused: AuthenticationFail.OIDCToken.Invalid"},
+		{"unreachable", &url.Error{Op: "Post", URL: "https://sts.aliyuncs.com/?token=" + credURIToken, Err: &net.OpError{Op: "dial", Net: "tcp", Err: os.ErrDeadlineExceeded}},
+			"oidc: AssumeRoleWithOIDC at sts.aliyuncs.com did not answer in time"},
+		{"metadata-status", fmt.Errorf("refresh Ecs sts token err, httpStatus: 404, message = %s", credSecret),
+			"oidc: AssumeRoleWithOIDC at sts.aliyuncs.com was answered with HTTP 404"},
+		{"anything-else", fmt.Errorf("unmarshal aliyun cli config from 'x' failed: %s", credSecret),
+			"oidc: AssumeRoleWithOIDC at sts.aliyuncs.com gave no usable credential"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			credEnv(t)
+			p := &ownWordsProvider{inner: failingProvider{tc.err}, kind: "oidc",
+				explain: func(err error) string { return "AssumeRoleWithOIDC at " + stsEndpoint() + " " + describeRemote(err) }}
+			_, err := p.GetCredentials()
+			if err == nil || err.Error() != tc.want {
+				t.Fatalf("error %v, want %s", err, tc.want)
+			}
+			leakRun{stderr: err.Error()}.checkNone(t, credSecret, credURIToken, credOIDCToken)
+		})
+	}
 }
