@@ -20,7 +20,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/aliyun/credentials-go/credentials"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"golang.org/x/term"
@@ -180,12 +179,9 @@ func cmdJob(ctx context.Context, command string, args []string, stdout, stderr i
 	}
 	defer reportOut.Close()
 	defer summaryOut.Close()
-	cred, err := credentials.NewCredential(nil)
-	if err == nil {
-		_, err = cred.GetCredential()
-	}
+	cred, err := loadCredential(log)
 	if err != nil {
-		fmt.Fprintf(stderr, "ecs-image-cleanup %s: no usable credentials: set ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET, a profile, a RAM role or OIDC (%s)\n", command, scrubCredentialError(err))
+		fmt.Fprintf(stderr, "ecs-image-cleanup %s: no usable credentials: %v\n", command, err)
 		return exitUsage
 	}
 	client, err := ecs.New(ecs.Config{Credential: cred, Endpoint: f.endpoint, ESSEndpoint: f.essEndpoint, Timeout: f.timeout, MaxIdleConns: pol.Concurrency})
@@ -198,16 +194,6 @@ func cmdJob(ctx context.Context, command string, args []string, stdout, stderr i
 		reportPath: f.report, reportOut: reportOut, yes: f.yes, maxRate: f.maxRate, log: log, only: only, retryFrom: f.retryFrom,
 		format: f.format, summaryPath: f.summary, summaryOut: summaryOut, blockers: f.blockers,
 	}, stdout, stderr)
-}
-
-// scrubCredentialError keeps the credential chain's explanation but never a secret: the chain's
-// messages name variables and files, so only the first line is kept.
-func scrubCredentialError(err error) string {
-	msg := err.Error()
-	if i := strings.IndexByte(msg, '\n'); i >= 0 {
-		msg = msg[:i]
-	}
-	return msg
 }
 
 // checkOutputs checks --report and --summary before anything is sent: each must be writable

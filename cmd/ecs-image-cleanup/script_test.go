@@ -41,6 +41,8 @@ func TestScripts(t *testing.T) {
 				"ALIBABA_CLOUD_ROLE_ARN", "ALICLOUD_ACCESS_KEY", "ALICLOUD_SECRET_KEY"} {
 				env.Setenv(k, "")
 			}
+			// No script may reach for the ECS metadata service (100.100.100.200) for a RAM role.
+			env.Setenv("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "true")
 			return os.MkdirAll(env.WorkDir+"/home", 0o700)
 		},
 	})
