@@ -127,6 +127,17 @@ type Entry struct {
 	// LastInFamily marks a deletion (in plan, one to come) that leaves the image's family without
 	// an Available image: instances launched by family then fail. Warnings says so too.
 	LastInFamily bool `json:"last_in_family,omitempty"`
+	// CreatedAt and Family are the image's, as DescribeImages gave them; unset when the image
+	// was not found.
+	CreatedAt *time.Time `json:"created_at,omitempty"`
+	Family    string     `json:"family,omitempty"`
+	// SelectedBy says what in the policy selected the image: "image_ids" (an explicit id, which
+	// wins) or "select".
+	SelectedBy string `json:"selected_by,omitempty"`
+	// ProtectedBy names the rule that kept a skipped image: a protect rule with its value
+	// (`protect.names[0] "golden-*"`, `regions[0].protect.tags.keep`), `protect.referenced`, or
+	// keep_latest with the image's rank in its group.
+	ProtectedBy string `json:"protected_by,omitempty"`
 }
 
 // Blockers is what keeps a blocked image, as far as the job looked it up.

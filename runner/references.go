@@ -91,6 +91,7 @@ func (r *Runner) checkRegion(ctx context.Context, g *errgroup.Group, rs *regionS
 		}
 		r.mu.Lock()
 		it.referencedBy = slices.Concat(lts, scs)
+		it.protectedBy = "protect.referenced"
 		r.mu.Unlock()
 		r.finish(it, report.Skipped, code, referencedMessage(lts, scs))
 	}

@@ -94,13 +94,19 @@ func (r *Runner) resolve(ctx context.Context, g *errgroup.Group, rs *regionState
 		if seen[img.ID] {
 			continue
 		}
-		it := &item{region: reg.ID, id: img.ID, name: img.Name, force: reg.Force, size: img.SizeGiB, snapshots: img.Snapshots}
+		it := &item{region: reg.ID, id: img.ID, name: img.Name, force: reg.Force, size: img.SizeGiB, snapshots: img.Snapshots,
+			createdAt: img.CreationTime, family: img.Family}
 		switch {
 		case v.Kind == policy.Selected:
+			it.selectedBy = "select"
+			if v.Explicit {
+				it.selectedBy = "image_ids"
+			}
 		case v.Kind == policy.Protected:
-			it.outcome, it.message = report.Skipped, "protected by "+v.Rule
+			it.outcome, it.message, it.protectedBy = report.Skipped, "protected by "+v.Rule, v.Rule
 		case v.Kind == policy.Retained:
 			it.outcome, it.message = report.Skipped, "kept by "+v.Rule+": "+v.Reason
+			it.protectedBy = v.Rule + ": " + v.Reason
 		case v.Kind == policy.NotOwned && v.Explicit:
 			it.outcome, it.code = report.Skipped, CodeNotOwned
 			it.message = "explicit id is not one of the account's own custom images: " + v.Reason

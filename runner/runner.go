@@ -146,6 +146,10 @@ type item struct {
 	unknown   bool // a real delete attempt ended without a known result, and no lookup resolved it yet
 	inflight  bool
 
+	createdAt    time.Time        // from the listing; zero when not found
+	family       string           // from the listing
+	selectedBy   string           // "image_ids" or "select"; "" when not selected
+	protectedBy  string           // the rule that kept a skipped image
 	size         int              // GiB, from the listing
 	snapshots    []ecs.Snapshot   // from the listing's DiskDeviceMappings
 	blockers     *report.Blockers // what the blocker lookup found; nil when none was made
@@ -259,7 +263,12 @@ func (r *Runner) Report(status string) *report.Report {
 	for _, it := range r.items {
 		e := report.Entry{Region: it.region, ImageID: it.id, Name: it.name, Outcome: it.outcome,
 			Code: it.code, Message: it.message, RequestID: it.requestID, Attempts: it.attempts, SizeGiB: it.size,
-			ReferencedBy: slices.Clone(it.referencedBy), LastInFamily: last[it]}
+			ReferencedBy: slices.Clone(it.referencedBy), LastInFamily: last[it],
+			Family: it.family, SelectedBy: it.selectedBy, ProtectedBy: it.protectedBy}
+		if !it.createdAt.IsZero() {
+			t := it.createdAt.UTC()
+			e.CreatedAt = &t
+		}
 		switch {
 		case it.outcome == report.Failed && it.unknown:
 			// Its last answer did not say whether the delete took effect, and no lookup told.
