@@ -3,6 +3,7 @@ package policy
 import (
 	"fmt"
 	"math"
+	"strings"
 	"time"
 )
 
@@ -13,32 +14,35 @@ const (
 	Week = 7 * Day        // the unit w
 )
 
+// durationUnits lists the units of ParseDuration, for messages.
+const durationUnits = "units: min, h, d, w"
+
 // ParseDuration parses an age as the policy writes it: a positive whole number followed by one
-// unit, m (minutes), h (hours), d (days) or w (weeks), e.g. 90m, 36h, 30d, 2w. It is stricter than
-// time.ParseDuration on purpose: no fractions, no sums like 1d12h, no seconds, so that every age
-// in a policy reads one way.
+// unit, min (minutes), h (hours), d (days) or w (weeks), e.g. 90min, 36h, 30d, 2w. It is stricter
+// than time.ParseDuration on purpose: no fractions, no sums like 1d12h, no seconds, so that every
+// age in a policy reads one way. For the same reason a bare m is refused: 6m is six minutes to
+// Go and six months to many readers, and reading it the wrong way selects nearly every image.
 func ParseDuration(s string) (time.Duration, error) {
-	if len(s) < 2 {
-		return 0, fmt.Errorf("%q is not a duration (use m, h, d or w)", s)
+	num, unitName := s, ""
+	if i := strings.IndexFunc(s, func(r rune) bool { return r < '0' || r > '9' }); i >= 0 {
+		num, unitName = s[:i], s[i:]
 	}
 	var unit time.Duration
-	switch s[len(s)-1] {
-	case 'm':
+	switch unitName {
+	case "min", "m":
 		unit = time.Minute
-	case 'h':
+	case "h":
 		unit = time.Hour
-	case 'd':
+	case "d":
 		unit = Day
-	case 'w':
+	case "w":
 		unit = Week
-	default:
-		return 0, fmt.Errorf("%q is not a duration (use m, h, d or w)", s)
+	}
+	if num == "" || unit == 0 {
+		return 0, fmt.Errorf("%q is not a duration (%s)", s, durationUnits)
 	}
 	var n int64
-	for _, c := range s[:len(s)-1] {
-		if c < '0' || c > '9' {
-			return 0, fmt.Errorf("%q is not a duration (use m, h, d or w)", s)
-		}
+	for _, c := range num {
 		d := int64(c - '0')
 		if n > (math.MaxInt64-d)/10 {
 			return 0, fmt.Errorf("%q is too long a duration", s)
@@ -51,5 +55,22 @@ func ParseDuration(s string) (time.Duration, error) {
 	if n > math.MaxInt64/int64(unit) {
 		return 0, fmt.Errorf("%q is too long a duration", s)
 	}
+	if unitName == "m" {
+		return 0, ambiguousMonths(s, n)
+	}
 	return time.Duration(n) * unit, nil
+}
+
+// ambiguousMonths is the error for a bare m: it offers both readings, minutes and months, the
+// latter as days at 30 a month. Each suggestion is one ParseDuration takes; so many months that
+// their days would be too long a duration get no number.
+func ambiguousMonths(s string, n int64) error {
+	months := "months"
+	if n == 1 {
+		months = "month"
+	}
+	if n > math.MaxInt64/int64(30*Day) {
+		return fmt.Errorf("%q is ambiguous: write %dmin for minutes, or a number of days for months (%s)", s, n, durationUnits)
+	}
+	return fmt.Errorf("%q is ambiguous: write %dmin for minutes, or %dd for about %d %s (%s)", s, n, n*30, n, months, durationUnits)
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -98,17 +99,21 @@ var parseErrorTests = []struct {
 	{"duplicate_key", "version: 1\nversion: 1\nregions:\n  - region: cn-hangzhou\n    image_ids: [m-a]\n",
 		"p.yaml:2:1: field version: duplicate key, first at 1:1"},
 	{"all_reported", "version: 1\nregions:\n  - region: cn-hangzhou\n    image_ids: [m-a]\n    force: on\n  - region: cn-shanghai\n    select: {name: ci-*, older_than: 30x}\nlimits: {max_deletions: 0}\n",
-		"p.yaml:5:12: field regions[0].force: want true or false, found string \"on\"\np.yaml:7:38: field regions[1].select.older_than: \"30x\" is not a duration (use m, h, d or w)\np.yaml:8:25: field limits.max_deletions: 0 is ambiguous (no deletions, or no limit?): use at least 1, or leave the key out for no limit"},
+		"p.yaml:5:12: field regions[0].force: want true or false, found string \"on\"\np.yaml:7:38: field regions[1].select.older_than: \"30x\" is not a duration (units: min, h, d, w)\np.yaml:8:25: field limits.max_deletions: 0 is ambiguous (no deletions, or no limit?): use at least 1, or leave the key out for no limit"},
 	{"unknown_field", "version: 1\nregions:\n  - region: cn-hangzhou\n    selct:\n      name: ci-*\n",
 		"p.yaml:4:5: field regions[0].selct: unknown field (want one of region, image_ids, select, force, delete_snapshots, protect)"},
 	{"bad_duration", "version: 1\nregions:\n  - region: cn-hangzhou\n    select:\n      name: ci-*\n      older_than: 30x\n",
-		"p.yaml:6:19: field regions[0].select.older_than: \"30x\" is not a duration (use m, h, d or w)"},
+		"p.yaml:6:19: field regions[0].select.older_than: \"30x\" is not a duration (units: min, h, d, w)"},
 	{"zero_duration", "version: 1\nregions:\n  - region: cn-hangzhou\n    select:\n      older_than: 0d\n",
 		"p.yaml:5:19: field regions[0].select.older_than: \"0d\" is not a positive duration"},
 	{"status_only", "version: 1\nregions:\n  - region: cn-hangzhou\n    select:\n      status: [Available]\n",
-		"p.yaml:5:7: field regions[0].select: selects every image: give name, tags or older_than (a name of only * counts as none)"},
+		"p.yaml:5:7: field regions[0].select: selects every image: give name, tags or older_than"},
 	{"match_all_name", "version: 1\nregions:\n  - region: cn-hangzhou\n    select:\n      name: \"*\"\n",
-		"p.yaml:5:7: field regions[0].select: selects every image: give name, tags or older_than (a name of only * counts as none)"},
+		"p.yaml:5:13: field regions[0].select.name: \"*\" matches every image name, so the selector would select every image: give a narrower name, tags or older_than"},
+	{"match_all_name_question", "version: 1\nregions:\n  - region: cn-hangzhou\n    select: {name: \"?*\", status: [Available]}\n",
+		"p.yaml:4:20: field regions[0].select.name: \"?*\" matches every image name, so the selector would select every image: give a narrower name, tags or older_than"},
+	{"months_as_m", "version: 1\nregions:\n  - region: cn-hangzhou\n    select:\n      name: ci-*\n      older_than: 6m\n",
+		"p.yaml:6:19: field regions[0].select.older_than: \"6m\" is ambiguous: write 6min for minutes, or 180d for about 6 months (units: min, h, d, w)"},
 	{"bad_glob", "version: 1\nregions:\n  - region: cn-hangzhou\n    select:\n      name: \"ci-[\"\n",
 		"p.yaml:5:13: field regions[0].select.name: \"ci-[\" is not a valid glob (syntax error in pattern)"},
 	{"bad_statuses", "version: 1\nregions:\n  - region: cn-hangzhou\n    select:\n      name: ci-*\n      status: [Creating, Avail, Available, Available]\n",
@@ -144,7 +149,7 @@ var parseErrorTests = []struct {
 	{"tagged_string", "version: !!str 1\nregions:\n  - region: cn-hangzhou\n    image_ids: [m-a]\n",
 		"p.yaml:1:10: field version: want an integer, found string \"1\""},
 	{"empty_tags", "version: 1\nregions:\n  - region: cn-hangzhou\n    image_ids: [m-a]\n    select: {tags: {}}\n",
-		"p.yaml:5:13: field regions[0].select: selects every image: give name, tags or older_than (a name of only * counts as none)"},
+		"p.yaml:5:13: field regions[0].select: selects every image: give name, tags or older_than"},
 	{"int_overflow", "version: 1\nregions:\n  - region: cn-hangzhou\n    image_ids: [m-a]\nlimits:\n  max_deletions: 99999999999999999999999\n",
 		"p.yaml:6:18: field limits.max_deletions: want an integer, found number 99999999999999999999999"},
 }
@@ -178,15 +183,36 @@ func TestParseErrors(t *testing.T) {
 }
 
 func TestParseDuration(t *testing.T) {
-	good := map[string]time.Duration{"1m": time.Minute, "90m": 90 * time.Minute, "36h": 36 * time.Hour, "30d": 30 * Day, "2w": 14 * Day, "007d": 7 * Day}
+	good := map[string]time.Duration{"1min": time.Minute, "6min": 6 * time.Minute, "90min": 90 * time.Minute, "36h": 36 * time.Hour, "30d": 30 * Day, "2w": 14 * Day, "007d": 7 * Day}
 	for s, want := range good {
 		if got, err := ParseDuration(s); err != nil || got != want {
 			t.Errorf("ParseDuration(%q) = %v, %v; want %v", s, got, err, want)
 		}
 	}
-	for _, s := range []string{"", "d", "30", "30x", "0d", "-1d", "1.5d", "1d12h", " 1d", "30s", "30D", "99999999999999999999w", "9999999999999w"} {
+	for _, s := range []string{"", "d", "30", "30x", "0d", "-1d", "1.5d", "1d12h", " 1d", "30s", "30D", "99999999999999999999w", "9999999999999w",
+		"6m", "1m", "90m", "0m", "0min", "min", "6mins", "6mo", "6M", "6 min", "99999999999999999999min", "999999999999999min"} {
 		if got, err := ParseDuration(s); err == nil {
 			t.Errorf("ParseDuration(%q) = %v, want an error", s, got)
+		}
+	}
+	// A bare m offers both readings, each written in units ParseDuration takes.
+	for s, want := range map[string]string{
+		"6m":                  `"6m" is ambiguous: write 6min for minutes, or 180d for about 6 months (units: min, h, d, w)`,
+		"1m":                  `"1m" is ambiguous: write 1min for minutes, or 30d for about 1 month (units: min, h, d, w)`,
+		"018m":                `"018m" is ambiguous: write 18min for minutes, or 540d for about 18 months (units: min, h, d, w)`,
+		"0m":                  `"0m" is not a positive duration`,
+		"6mo":                 `"6mo" is not a duration (units: min, h, d, w)`,
+		"5000m":               `"5000m" is ambiguous: write 5000min for minutes, or a number of days for months (units: min, h, d, w)`,
+		"999999999999999999m": `"999999999999999999m" is too long a duration`,
+	} {
+		_, err := ParseDuration(s)
+		if err == nil || err.Error() != want {
+			t.Errorf("ParseDuration(%q): got %v, want %s", s, err, want)
+		}
+		for _, suggested := range regexp.MustCompile(`\d+(min|d)\b`).FindAllString(want, -1) {
+			if _, err := ParseDuration(suggested); err != nil {
+				t.Errorf("the message for %q suggests %s, which ParseDuration refuses: %v", s, suggested, err)
+			}
 		}
 	}
 }

@@ -45,7 +45,7 @@ var (
 	genIDs      = []string{"m-a", "m-b", "m-c", "m-d", "m-e", "m-f"}
 	genStatuses = append(slices.Clone(ecs.AllStatuses), "Frozen", "")
 	genOwners   = []string{ecs.OwnerSelf, ecs.OwnerSelf, ecs.OwnerSystem, ecs.OwnerOthers, ecs.OwnerMarketplace, ""}
-	genAges     = []string{"1m", "90m", "1h", "12h", "1d", "7d", "30d", "2w"}
+	genAges     = []string{"1min", "90min", "1h", "12h", "1d", "7d", "30d", "2w"}
 )
 
 func genTags(t *rapid.T, label string) map[string]string {

@@ -186,7 +186,7 @@ func formatAge(d time.Duration) string {
 	case d%time.Hour == 0:
 		return fmt.Sprintf("%dh", d/time.Hour)
 	case d%time.Minute == 0:
-		return fmt.Sprintf("%dm", d/time.Minute)
+		return fmt.Sprintf("%dmin", d/time.Minute)
 	}
 	return d.String()
 }

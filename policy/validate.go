@@ -171,9 +171,7 @@ func (d *decoder) tags(tags map[string]string) map[string]string {
 func (d *decoder) selector(field string, fs *fileSelect) *Selector {
 	s := &Selector{Name: fs.Name, Statuses: slices.Clone(SelectableStatuses)}
 	_, hasName := d.nodes[field+".name"]
-	if hasName {
-		d.glob(field+".name", fs.Name)
-	}
+	goodName := hasName && d.glob(field+".name", fs.Name)
 	s.Tags = d.tags(fs.Tags)
 	if _, ok := d.nodes[field+".older_than"]; ok {
 		dur, err := ParseDuration(fs.OlderThan)
@@ -187,10 +185,15 @@ func (d *decoder) selector(field string, fs *fileSelect) *Selector {
 	}
 	s.KeepLatest, s.GroupBy = d.retention(field, fs)
 	// A selector must narrow by something other than status: status alone, or a name that
-	// matches every name, would select every custom image of the account.
-	narrowName := hasName && strings.Trim(fs.Name, "*") != ""
-	if !narrowName && len(fs.Tags) == 0 && s.OlderThan == 0 && fs.OlderThan == "" {
-		d.errorAt(field, "selects every image: give name, tags or older_than (a name of only * counts as none)")
+	// matches every name (*, ?*, ??*, [^/]*), would select every custom image of the account.
+	// A name that narrows only by length (???*, ??) does narrow, and validate describes it so.
+	if len(fs.Tags) == 0 && s.OlderThan == 0 && fs.OlderThan == "" {
+		switch _, all := matchesEveryName(fs.Name); {
+		case !hasName:
+			d.errorAt(field, "selects every image: give name, tags or older_than")
+		case goodName && all:
+			d.errorAt(field+".name", "%q matches every image name, so the selector would select every image: give a narrower name, tags or older_than", fs.Name)
+		}
 	}
 	return s
 }

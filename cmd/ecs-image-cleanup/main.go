@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 )
 
 func main() {
@@ -39,7 +40,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	switch args[0] {
 	case "validate":
-		return cmdValidate(args[1:], stdout, stderr)
+		return cmdValidate(args[1:], stdout, stderr, time.Now())
 	case "plan", "apply":
 		return cmdJob(ctx, args[0], args[1:], stdout, stderr)
 	case "demo":

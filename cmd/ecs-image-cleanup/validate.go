@@ -6,21 +6,23 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/ecs-image-cleanup/ecs-image-cleanup/policy"
 )
 
 const validateUsage = `usage: ecs-image-cleanup validate --policy FILE
 
-Check a policy file offline: no credentials, no network. Prints a one-line summary and exits 0
-when the policy is valid; prints every problem, FILE:LINE:COL first, and exits 1 when it is not.
+Check a policy file offline: no credentials, no network. When the policy is valid, prints a
+one-line summary, then one line a region saying in words what it selects, with older_than as the
+time it is now, and exits 0; prints every problem, FILE:LINE:COL first, and exits 1 when it is not.
 
 flags:
 `
 
 // cmdValidate checks a policy file without touching the cloud, so that CI can gate a policy
-// change before any job runs it.
-func cmdValidate(args []string, stdout, stderr io.Writer) int {
+// change before any job runs it. now is the time the age bounds are described at.
+func cmdValidate(args []string, stdout, stderr io.Writer, now time.Time) int {
 	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
@@ -56,6 +58,9 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	fmt.Fprintln(stdout, validateSummary(p))
+	for _, r := range p.Regions {
+		fmt.Fprintln(stdout, r.Describe(now))
+	}
 	return exitOK
 }
 
