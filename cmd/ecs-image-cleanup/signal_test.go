@@ -337,27 +337,20 @@ func (r *signalRun) checkAgainstEmulator(t *testing.T, rep *report.Report, inter
 	return outcomes
 }
 
-// signalTolerance bounds how much later than the process's stop a request may still reach the
-// emulator's handler. A request the process started just before it stopped still has to be
-// signed, sent over loopback HTTP and read by the emulator, and on a loaded machine under -race
-// the goroutines doing it (the process's or the emulator's) may wait for a core or a GC pause:
-// with four processes at a time on two cores, most such starts come under 2ms after the stop,
-// but the latest seen in 500 runs came 28ms after it (with other tests running on the machine),
-// so a tolerance of a few milliseconds would make the test flaky. 100ms keeps a margin and
-// still catches a request sent after a backoff or after the requests in flight ended; the exact
-// check is the count of slots in checkNothingStartedAfterStop, which needs no tolerance.
+// How late after the stop a request may still reach the emulator's handler is not asserted: a
+// request the process started just before it stopped still has to be signed, sent over loopback
+// and read by the emulator, and on a busy machine the goroutines doing it may wait for a core for
+// any length of time (174ms has been seen). The latest such start is logged as a figure; the
+// exact check is the count of slots in checkNothingStartedAfterStop, which holds however busy
+// the machine is.
 //
 // The stop is dated by the process's own log, not by the moment the test sends the signal: no
-// process can stop before it has the signal, and the kernel and Go's signal handling take from
-// well under a millisecond to tens of milliseconds (over 100ms seen under the same load) to
-// hand it over. That delivery time is logged as a figure; that the stop comes after the send is
-// checked.
-const signalTolerance = 100 * time.Millisecond
+// process can stop before it has the signal. That delivery time is logged as a figure; that the
+// stop comes after the send is checked.
 
 // checkNothingStartedAfterStop checks that no request started after the process took the signal:
-// none started later than signalTolerance after its stop, and at the stop at most one per
-// concurrency slot was still to reach the emulator or in flight there. That second count needs
-// no tolerance: a request in flight at the emulator holds its slot from before it starts there
+// at the stop at most one per concurrency slot was still to reach the emulator or in flight
+// there. That count needs no tolerance: a request in flight at the emulator holds its slot from before it starts there
 // until after it ends there, so every request that starts after the stop held a slot at the stop
 // with the ones in flight then, or was started after the stop. It returns the stop's time after
 // the signal was sent and the latest start after the stop (0 if none).
@@ -385,10 +378,6 @@ func (r *signalRun) checkNothingStartedAfterStop(t *testing.T) (delivery, latest
 		if late := c.Start.Sub(stop); late > 0 {
 			latest = max(latest, late)
 			held = append(held, fmt.Sprintf("%s started %s after the stop", what, late))
-			if late > signalTolerance {
-				t.Errorf("%s started %s after the process stopped on the signal (%s after it was sent; tolerance %s)",
-					what, late, c.Start.Sub(r.signaled), signalTolerance)
-			}
 		} else if c.End.After(stop) {
 			held = append(held, what+" in flight at the stop")
 		}
@@ -536,7 +525,7 @@ func TestSignalStopsApply(t *testing.T) {
 		slices.Sort(delivery)
 		t.Logf("signal sent to process exit: median %s, worst %s (%s)", toExit[len(toExit)/2], toExit[len(toExit)-1], worst)
 		t.Logf("signal sent to the process's stop (its log, rounded up to the ms): median %s, worst %s", delivery[len(delivery)/2], delivery[len(delivery)-1])
-		t.Logf("latest request start after a stop: %s (tolerance %s)", latest, signalTolerance)
+		t.Logf("latest request start after a stop: %s (a figure, not asserted: see checkNothingStartedAfterStop)", latest)
 	}
 	if 2*interrupted <= len(results) {
 		t.Errorf("only %d of %d runs were interrupted: the signals came too late to test much", interrupted, len(results))
