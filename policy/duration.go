@@ -74,3 +74,7 @@ func ambiguousMonths(s string, n int64) error {
 	}
 	return fmt.Errorf("%q is ambiguous: write %dmin for minutes, or %dd for about %d %s (%s)", s, n, n*30, n, months, durationUnits)
 }
+
+// FormatDuration writes a duration in the policy's own units where it can (2w, 30d, 36h,
+// 90min), as ParseDuration reads them.
+func FormatDuration(d time.Duration) string { return formatAge(d) }

@@ -52,6 +52,8 @@ type Report struct {
 	// RetryFrom names the earlier report whose failed and not_attempted images this run was
 	// limited to (--retry-from); empty for a full run.
 	RetryFrom string `json:"retry_from,omitempty"`
+	// Plan names the reviewed plan this apply carried out (--plan); empty otherwise.
+	Plan string `json:"plan,omitempty"`
 	// Warnings are findings that did not change any outcome, such as a guard plan would trip.
 	Warnings []string `json:"warnings,omitempty"`
 

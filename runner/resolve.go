@@ -74,6 +74,15 @@ func (r *Runner) resolve(ctx context.Context, g *errgroup.Group, rs *regionState
 			lookup = append(lookup, id)
 		}
 	}
+	// The images Only names (a reviewed plan, an earlier report) are accounted for one by one
+	// too: one that changed so that the listing's filters miss it, or that is gone, is looked up
+	// and reported, never dropped.
+	only := r.onlyIn(reg.ID)
+	for _, id := range only {
+		if !listed[id] && !slices.Contains(reg.ImageIDs, id) {
+			lookup = append(lookup, id)
+		}
+	}
 	found, err := r.lookup(ctx, g, rs, lookup, r.retry.MaxAttempts)
 	if err != nil {
 		return err
@@ -112,6 +121,8 @@ func (r *Runner) resolve(ctx context.Context, g *errgroup.Group, rs *regionState
 			it.message = "explicit id is not one of the account's own custom images: " + v.Reason
 		case v.Explicit:
 			it.outcome, it.code, it.message = report.Skipped, CodeNotSelectable, "explicit id cannot be selected: "+v.Reason
+		case r.cfg.Only[reg.ID+"/"+img.ID]:
+			it.outcome, it.code, it.message = report.Skipped, CodeNoLongerSelected, "the policy no longer selects it: "+v.Reason
 		default:
 			continue
 		}
@@ -127,15 +138,48 @@ func (r *Runner) resolve(ctx context.Context, g *errgroup.Group, rs *regionState
 	}
 	if r.cfg.Only != nil {
 		kept := its[:0]
+		outside := 0
 		for _, it := range its {
-			if r.cfg.Only[it.region+"/"+it.id] {
+			switch {
+			case r.cfg.Only[it.region+"/"+it.id]:
 				kept = append(kept, it)
+			case it.outcome == "" && !r.cfg.OnlyKnown[it.region+"/"+it.id]:
+				outside++ // selected now, and new to the source of Only: never touched
 			}
 		}
 		its = kept
+		for _, id := range only {
+			if !seen[id] {
+				its = append(its, &item{region: reg.ID, id: id, outcome: report.Skipped, code: CodeImageGone,
+					message: "no longer exists in the region"})
+			}
+		}
+		if outside > 0 {
+			r.warn(fmt.Sprintf("%s: %d images the policy selects now are not in %s: not touched", reg.ID, outside, r.onlyName()))
+		}
 	}
 	r.addItems(its)
 	return nil
+}
+
+// onlyIn returns the ids Config.Only names in a region, sorted.
+func (r *Runner) onlyIn(region string) []string {
+	var ids []string
+	for key := range r.cfg.Only {
+		if reg, id, ok := strings.Cut(key, "/"); ok && reg == region {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// onlyName says where Config.Only came from, for messages.
+func (r *Runner) onlyName() string {
+	if r.cfg.OnlyFrom != "" {
+		return r.cfg.OnlyFrom
+	}
+	return "the images this run is limited to"
 }
 
 // listAll pages through DescribeImages: the first page gives TotalCount, then the other pages are

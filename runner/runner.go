@@ -42,6 +42,10 @@ const (
 	// CodeDeleteResultUnknown: a real delete was sent, no answer proved its outcome, and no
 	// lookup could resolve it (the lookup failed, or the run was stopped before it).
 	CodeDeleteResultUnknown = "DeleteResultUnknown"
+	// CodeImageGone: an image Config.Only names (a reviewed plan's) no longer exists.
+	CodeImageGone = "ImageGone"
+	// CodeNoLongerSelected: an image Config.Only names exists but the policy no longer selects it.
+	CodeNoLongerSelected = "NoLongerSelected"
 )
 
 // Config is one run.
@@ -64,6 +68,11 @@ type Config struct {
 	// earlier report left failed or not_attempted. Each is still checked against the policy and
 	// the service as usual; an image the policy no longer selects is left alone.
 	Only map[string]bool
+	// OnlyFrom names where Only came from ("the plan plan.json"), for messages.
+	OnlyFrom string
+	// OnlyKnown are the images the source of Only reported, whatever their outcome: a selected
+	// image outside it is one the source never saw, and the run counts those in a warning.
+	OnlyKnown map[string]bool
 	// Blockers looks up what holds each blocked image (the instances using it, the accounts it is
 	// shared with) after the delete phases. Remediations are reported either way.
 	Blockers bool

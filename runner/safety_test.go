@@ -75,15 +75,21 @@ func TestDeletionsAreConfirmed(t *testing.T) {
 	}
 }
 
-// TestOnlyLimitsTheRun: a run restricted to some images (as --retry-from does) touches no other.
+// TestOnlyLimitsTheRun: a run restricted to some images (as --retry-from and --plan do) touches
+// no other, and accounts for each it names: one that is gone is skipped ImageGone.
 func TestOnlyLimitsTheRun(t *testing.T) {
 	st := simpleState(20, "cn-hangzhou")
 	imgs := st.Regions["cn-hangzhou"].Images
 	only := map[string]bool{"cn-hangzhou/" + imgs[3].ID: true, "cn-hangzhou/" + imgs[7].ID: true, "cn-hangzhou/m-gone": true}
 	h := newHarness(t, st, ecstest.Options{}, simplePolicy(4, "", "cn-hangzhou"))
 	rep := h.run(t, runner.Apply, func(c *runner.Config) { c.Only = only })
-	if rep.Summary.Selected != 2 || rep.Summary.Deleted != 2 {
-		t.Fatalf("summary %+v", rep.Summary)
+	if rep.Summary.Selected != 3 || rep.Summary.Deleted != 2 || rep.ByCode[runner.CodeImageGone] != 0 {
+		t.Fatalf("summary %+v by_code %v", rep.Summary, rep.ByCode)
+	}
+	for _, e := range rep.Images {
+		if e.ImageID == "m-gone" && (e.Outcome != report.Skipped || e.Code != runner.CodeImageGone) {
+			t.Errorf("m-gone: %s %q, want skipped %s", e.Outcome, e.Code, runner.CodeImageGone)
+		}
 	}
 	for key := range realDeletes(h.srv) {
 		if !only[key] {

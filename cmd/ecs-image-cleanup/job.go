@@ -46,6 +46,8 @@ type jobFlags struct {
 	format      string
 	blockers    bool
 	summary     string
+	plan        string
+	maxPlanAge  time.Duration
 }
 
 func parseJobFlags(command string, args []string, stderr io.Writer) (*jobFlags, error) {
@@ -68,6 +70,16 @@ func parseJobFlags(command string, args []string, stderr io.Writer) (*jobFlags, 
 		"look up what holds each blocked image (the instances using it, the accounts it is shared with); default on for plan, off for apply")
 	if command == runner.Apply {
 		fs.BoolVar(&f.yes, "yes", false, "delete without asking (required when stdin is not a terminal)")
+		fs.StringVar(&f.plan, "plan", "", "carry out this reviewed plan (a report written by plan): only its would_delete images, each checked again; the policy defaults to the plan's and must be unchanged")
+		f.maxPlanAge, _ = policy.ParseDuration(defaultMaxPlanAge)
+		fs.Func("max-plan-age", "refuse a --plan older than this, in the policy's units (default "+defaultMaxPlanAge+")", func(s string) error {
+			d, err := policy.ParseDuration(s)
+			if err != nil {
+				return err
+			}
+			f.maxPlanAge = d
+			return nil
+		})
 	}
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -75,8 +87,11 @@ func parseJobFlags(command string, args []string, stderr io.Writer) (*jobFlags, 
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
-	if f.policy == "" {
+	if f.policy == "" && f.plan == "" {
 		return nil, errors.New("--policy is required")
+	}
+	if f.plan != "" && f.retryFrom != "" {
+		return nil, errors.New("--plan and --retry-from: give one (a plan already names the images to delete)")
 	}
 	set := map[string]bool{}
 	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
@@ -156,17 +171,36 @@ func cmdJob(ctx context.Context, command string, args []string, stdout, stderr i
 	}
 	defer func() { _ = log.Sync() }()
 
+	var plan *reviewedPlan
+	if f.plan != "" {
+		if plan, err = loadPlan(f.plan, f.maxPlanAge, time.Now()); err != nil {
+			fmt.Fprintf(stderr, "ecs-image-cleanup %s: --plan: %v (nothing was sent)\n", command, err)
+			return exitUsage
+		}
+		if f.policy == "" {
+			f.policy = plan.policyPath
+		}
+	}
 	pol, data, err := loadPolicy(f.policy)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return exitUsage
 	}
-	var only map[string]bool
+	var only, onlyKnown map[string]bool
+	onlyFrom := ""
+	if plan != nil {
+		if err := plan.checkPolicy(f.policy, data); err != nil {
+			fmt.Fprintf(stderr, "ecs-image-cleanup %s: --plan: %v (nothing was sent)\n", command, err)
+			return exitUsage
+		}
+		only, onlyKnown, onlyFrom = plan.only, plan.known, "the plan "+f.plan
+	}
 	if f.retryFrom != "" {
-		if only, err = retrySet(f.retryFrom); err != nil {
+		if only, onlyKnown, err = retrySet(f.retryFrom); err != nil {
 			fmt.Fprintf(stderr, "ecs-image-cleanup %s: --retry-from: %v\n", command, err)
 			return exitUsage
 		}
+		onlyFrom = "the report " + f.retryFrom
 	}
 	if command == runner.Apply && !f.yes && !tty.stdinTerminal() {
 		fmt.Fprintln(stderr, "ecs-image-cleanup apply: stdin is not a terminal: pass --yes to delete without confirmation (nothing was deleted)")
@@ -191,7 +225,8 @@ func cmdJob(ctx context.Context, command string, args []string, stdout, stderr i
 	}
 	return execute(ctx, job{
 		command: command, policyPath: f.policy, policy: pol, policyBytes: data, api: client,
-		reportPath: f.report, reportOut: reportOut, yes: f.yes, maxRate: f.maxRate, log: log, only: only, retryFrom: f.retryFrom,
+		reportPath: f.report, reportOut: reportOut, yes: f.yes, maxRate: f.maxRate, log: log, only: only, onlyKnown: onlyKnown, onlyFrom: onlyFrom,
+		retryFrom: f.retryFrom, plan: f.plan,
 		format: f.format, summaryPath: f.summary, summaryOut: summaryOut, blockers: f.blockers,
 	}, stdout, stderr)
 }
@@ -261,6 +296,9 @@ type job struct {
 	log         *zap.Logger
 	retry       runner.RetryConfig
 	only        map[string]bool // nil: every selected image
+	onlyKnown   map[string]bool // every image the source of only reported
+	onlyFrom    string          // where only came from, for messages
+	plan        string          // the reviewed plan carried out; "" for none
 	retryFrom   string
 	format      string        // summary format; "" is text
 	summaryPath string        // "" writes the summary to stderr
@@ -280,7 +318,7 @@ func execute(ctx context.Context, j job, stdout, stderr io.Writer) int {
 	)
 	cfg := runner.Config{
 		Command: j.command, Policy: j.policy, PolicyPath: j.policyPath, PolicyBytes: j.policyBytes,
-		API: j.api, Logger: j.log, Rate: runner.RateConfig{Max: j.maxRate}, Retry: j.retry, Only: j.only,
+		API: j.api, Logger: j.log, Rate: runner.RateConfig{Max: j.maxRate}, Retry: j.retry, Only: j.only, OnlyFrom: j.onlyFrom, OnlyKnown: j.onlyKnown,
 		Blockers: j.blockers,
 	}
 	if j.command == runner.Apply && !j.yes {
@@ -359,7 +397,7 @@ func execute(ctx context.Context, j job, stdout, stderr io.Writer) int {
 	if sig != nil {
 		rep.Status = report.StatusInterrupted
 	}
-	rep.RetryFrom = j.retryFrom
+	rep.RetryFrom, rep.Plan = j.retryFrom, j.plan
 	if err := writeReport(rep); err != nil {
 		fmt.Fprintf(stderr, "ecs-image-cleanup %s: %v\n", j.command, err)
 		_ = report.WriteSummary(stderr, rep, j.format)
@@ -490,23 +528,27 @@ func newLogger(level, format string, w io.Writer) (*zap.Logger, error) {
 
 // retrySet reads an earlier report and returns the images it left failed or not_attempted, as
 // "region/image_id".
-func retrySet(path string) (map[string]bool, error) {
+func retrySet(path string) (only, known map[string]bool, err error) {
 	data, err := files.ReadInput(path, maxReportFile)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var prev report.Report
 	if err := json.Unmarshal(data, &prev); err != nil {
-		return nil, fmt.Errorf("%s is not a report: %v", path, err)
+		return nil, nil, fmt.Errorf("%s is not a report: %v", path, err)
 	}
 	if prev.SchemaVersion != report.SchemaVersion {
-		return nil, fmt.Errorf("%s has schema_version %d, want %d", path, prev.SchemaVersion, report.SchemaVersion)
+		return nil, nil, fmt.Errorf("%s has schema_version %d, want %d", path, prev.SchemaVersion, report.SchemaVersion)
 	}
-	only := map[string]bool{}
+	if prev.Command == runner.Plan {
+		return nil, nil, fmt.Errorf("%s is a plan, which deleted nothing to retry: to carry it out, apply --plan %s", path, path)
+	}
+	only, known = map[string]bool{}, map[string]bool{}
 	for _, e := range prev.Images {
+		known[e.Region+"/"+e.ImageID] = true
 		if e.Outcome == report.Failed || e.Outcome == report.NotAttempted {
 			only[e.Region+"/"+e.ImageID] = true
 		}
 	}
-	return only, nil
+	return only, known, nil
 }
