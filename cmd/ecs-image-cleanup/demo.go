@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -25,12 +26,21 @@ import (
 func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	setUsage(fs, "demo")
 	statePath := fs.String("state", "examples/emulator-state.yaml", "emulator state to start from")
 	policyPath := fs.String("policy", "examples/demo.yaml", "policy to run")
 	reportDir := fs.String("report-dir", "", "directory for plan.json and apply.json (default: a new temporary directory)")
 	logLevel := fs.String("log-level", "warn", "debug, info, warn or error")
 	format := fs.String("format", report.FormatText, "summary format: text, markdown or json")
+	if wantsHelp(args) {
+		printHelp(stdout, fs, "demo")
+		return exitOK
+	}
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			printHelp(stdout, fs, "demo")
+			return exitOK
+		}
 		return exitUsage
 	}
 	if !slices.Contains(report.Formats, *format) {

@@ -50,9 +50,10 @@ type jobFlags struct {
 	maxPlanAge  time.Duration
 }
 
-func parseJobFlags(command string, args []string, stderr io.Writer) (*jobFlags, error) {
+func parseJobFlags(command string, args []string, stdout, stderr io.Writer) (*jobFlags, error) {
 	fs := flag.NewFlagSet(command, flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	setUsage(fs, command)
 	f := &jobFlags{}
 	fs.StringVar(&f.policy, "policy", "", "policy file (required)")
 	fs.StringVar(&f.report, "report", "", "write the JSON report to this file (default: stdout)")
@@ -80,6 +81,11 @@ func parseJobFlags(command string, args []string, stderr io.Writer) (*jobFlags, 
 			f.maxPlanAge = d
 			return nil
 		})
+	}
+	if wantsHelp(args) {
+		// Asked for: the help goes to stdout, and it is not an error.
+		printHelp(stdout, fs, command)
+		return nil, flag.ErrHelp
 	}
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -157,11 +163,12 @@ var osExit = os.Exit
 
 // cmdJob runs plan or apply.
 func cmdJob(ctx context.Context, command string, args []string, stdout, stderr io.Writer) int {
-	f, err := parseJobFlags(command, args, stderr)
+	f, err := parseJobFlags(command, args, stdout, stderr)
 	if err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintf(stderr, "ecs-image-cleanup %s: %v\n", command, err)
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
 		}
+		fmt.Fprintf(stderr, "ecs-image-cleanup %s: %v\n", command, err)
 		return exitUsage
 	}
 	log, err := newLogger(f.logLevel, f.logFormat, stderr)

@@ -30,6 +30,8 @@ commands:
   plan      list, select and DryRun-delete the selected images; deletes nothing
   apply     plan, then delete the images whose DryRun passed
   demo      run plan and apply against the bundled emulator, no cloud account needed
+  version   print the version, VCS revision and Go version
+  help      help COMMAND: that command's flags and examples
 `
 
 // run is main without the process: tests call it in-process.
@@ -45,10 +47,27 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return cmdJob(ctx, args[0], args[1:], stdout, stderr)
 	case "demo":
 		return cmdDemo(ctx, args[1:], stdout, stderr)
-	case "-h", "--help", "help":
+	case "version", "--version":
+		fmt.Fprintln(stdout, version())
+		return exitOK
+	case "help":
+		if len(args) > 1 && commandHelp[args[1]].usage != "" {
+			return run(ctx, []string{args[1], "--help"}, stdout, stderr)
+		}
+		if len(args) > 1 {
+			fmt.Fprintf(stderr, "ecs-image-cleanup help: unknown command %q\n\n%s", args[1], usage)
+			return exitUsage
+		}
+		fmt.Fprint(stdout, usage)
+		return exitOK
+	case "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
 	}
-	fmt.Fprintf(stderr, "ecs-image-cleanup: unknown command %q\n\n%s", args[0], usage)
+	fmt.Fprintf(stderr, "ecs-image-cleanup: unknown command %q", args[0])
+	if s := suggest(args[0]); s != "" {
+		fmt.Fprintf(stderr, ": did you mean %q?", s)
+	}
+	fmt.Fprintf(stderr, "\n\n%s", usage)
 	return exitUsage
 }

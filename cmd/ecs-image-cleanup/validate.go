@@ -11,27 +11,20 @@ import (
 	"github.com/ecs-image-cleanup/ecs-image-cleanup/policy"
 )
 
-const validateUsage = `usage: ecs-image-cleanup validate --policy FILE
-
-Check a policy file offline: no credentials, no network. When the policy is valid, prints a
-one-line summary, then one line a region saying in words what it selects, with older_than as the
-time it is now, and exits 0; prints every problem, FILE:LINE:COL first, and exits 1 when it is not.
-
-flags:
-`
-
 // cmdValidate checks a policy file without touching the cloud, so that CI can gate a policy
 // change before any job runs it. now is the time the age bounds are described at.
 func cmdValidate(args []string, stdout, stderr io.Writer, now time.Time) int {
 	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), validateUsage)
-		fs.PrintDefaults()
-	}
+	setUsage(fs, "validate")
 	file := fs.String("policy", "", "the policy `FILE` to check")
+	if wantsHelp(args) {
+		printHelp(stdout, fs, "validate")
+		return exitOK
+	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			printHelp(stdout, fs, "validate")
 			return exitOK
 		}
 		return exitUsage // the flag package has printed the error and the usage
