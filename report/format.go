@@ -59,6 +59,8 @@ type AuditRegion struct {
 	Region  string         `json:"region"`
 	Summary Summary        `json:"summary"`
 	ByCode  map[string]int `json:"by_code"`
+	// Error says why the region could not be processed (RegionTotal.Error); empty when it could.
+	Error string `json:"error,omitempty"`
 	// Codes are the region's blocked then failed images by code, the most frequent code first.
 	Codes []AuditCode `json:"codes"`
 	// Snapshots are the snapshots that were not deleted (kept, failed, skipped, not attempted),
@@ -97,7 +99,7 @@ func NewAudit(r *Report) *Audit {
 	}
 	for _, name := range slices.Sorted(maps.Keys(r.Regions)) {
 		rt := r.Regions[name]
-		ar := AuditRegion{Region: name, Summary: rt.Summary, ByCode: rt.ByCode, Codes: []AuditCode{}, Snapshots: []AuditSnapshot{}}
+		ar := AuditRegion{Region: name, Summary: rt.Summary, ByCode: rt.ByCode, Error: rt.Error, Codes: []AuditCode{}, Snapshots: []AuditSnapshot{}}
 		if ar.ByCode == nil {
 			ar.ByCode = map[string]int{}
 		}
@@ -173,6 +175,11 @@ func writeMarkdown(w io.Writer, a *Audit) error {
 		a.StartedAt.UTC().Format("2006-01-02 15:04:05 UTC"), took)
 	if a.Fault != "" {
 		fmt.Fprintf(&b, "**Fault:** %s\n\n", mdText(a.Fault))
+	}
+	for _, ar := range a.Regions {
+		if ar.Error != "" {
+			fmt.Fprintf(&b, "**Error in %s:** %s\n\n", mdText(ar.Region), mdText(ar.Error))
+		}
 	}
 	for _, warn := range a.Warnings {
 		fmt.Fprintf(&b, "**Warning:** %s\n\n", mdText(warn))

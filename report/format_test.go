@@ -124,18 +124,32 @@ func TestSnapshotAndSizeCounts(t *testing.T) {
 	}
 }
 
+// partialSample is auditSample("apply") with a region that could not be listed.
+func partialSample() *Report {
+	r := auditSample("apply")
+	r.AddRegion("eu-central-1").Error = "could not list images: Forbidden.RAM: User not authorized to operate on the specified resource."
+	r.Finish(StatusCompleted, r.FinishedAt)
+	return r
+}
+
 // TestSummaryFormatsGolden: one golden file per summary format, over the same report.
 func TestSummaryFormatsGolden(t *testing.T) {
-	for _, tc := range []struct{ command, format, golden string }{
-		{"apply", FormatText, "audit-apply.txt.golden"},
-		{"apply", FormatMarkdown, "audit-apply.md.golden"},
-		{"apply", FormatJSON, "audit-apply.json.golden"},
-		{"plan", FormatText, "audit-plan.txt.golden"},
-		{"plan", FormatMarkdown, "audit-plan.md.golden"},
+	for _, tc := range []struct {
+		sample         func() *Report
+		format, golden string
+	}{
+		{func() *Report { return auditSample("apply") }, FormatText, "audit-apply.txt.golden"},
+		{func() *Report { return auditSample("apply") }, FormatMarkdown, "audit-apply.md.golden"},
+		{func() *Report { return auditSample("apply") }, FormatJSON, "audit-apply.json.golden"},
+		{func() *Report { return auditSample("plan") }, FormatText, "audit-plan.txt.golden"},
+		{func() *Report { return auditSample("plan") }, FormatMarkdown, "audit-plan.md.golden"},
+		{partialSample, FormatText, "audit-partial.txt.golden"},
+		{partialSample, FormatMarkdown, "audit-partial.md.golden"},
+		{partialSample, FormatJSON, "audit-partial.json.golden"},
 	} {
 		t.Run(tc.golden, func(t *testing.T) {
 			var buf bytes.Buffer
-			if err := WriteSummary(&buf, auditSample(tc.command), tc.format); err != nil {
+			if err := WriteSummary(&buf, tc.sample(), tc.format); err != nil {
 				t.Fatal(err)
 			}
 			golden(t, tc.golden, buf.Bytes())
@@ -214,5 +228,45 @@ func TestAuditJSON(t *testing.T) {
 	}
 	if a.Summary.SnapshotGiB != 140 || a.Summary.ImageGiB != 110 {
 		t.Errorf("summary %+v", a.Summary)
+	}
+}
+
+// TestPartialStatus: a run that completed with a region that could not be processed is
+// partial; an interrupted or aborted one keeps its status; every summary format names the
+// region's error.
+func TestPartialStatus(t *testing.T) {
+	if got := auditSample("apply").Status; got != StatusCompleted {
+		t.Errorf("no region error: status %q, want %q", got, StatusCompleted)
+	}
+	r := partialSample()
+	if r.Status != StatusPartial {
+		t.Errorf("status %q, want %q", r.Status, StatusPartial)
+	}
+	for _, status := range []string{StatusInterrupted, StatusAborted} {
+		r.Finish(status, r.FinishedAt)
+		if r.Status != status {
+			t.Errorf("finished %q with a region error: status %q", status, r.Status)
+		}
+	}
+	r = partialSample()
+	var buf bytes.Buffer
+	if err := WriteSummary(&buf, r, FormatJSON); err != nil {
+		t.Fatal(err)
+	}
+	var a Audit
+	if err := json.Unmarshal(buf.Bytes(), &a); err != nil {
+		t.Fatal(err)
+	}
+	if a.Status != StatusPartial || len(a.Regions) != 3 || a.Regions[2].Error != r.Regions["eu-central-1"].Error || a.Regions[0].Error != "" {
+		t.Errorf("json audit: status %q, regions %+v", a.Status, a.Regions)
+	}
+	for _, format := range []string{FormatText, FormatMarkdown} {
+		buf.Reset()
+		if err := WriteSummary(&buf, r, format); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(buf.String(), "eu-central-1:") || !strings.Contains(buf.String(), "could not list images: Forbidden.RAM") {
+			t.Errorf("%s summary does not name the region's error:\n%s", format, buf.String())
+		}
 	}
 }

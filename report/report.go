@@ -32,6 +32,9 @@ const (
 	StatusCompleted   = "completed"
 	StatusInterrupted = "interrupted"
 	StatusAborted     = "aborted"
+	// StatusPartial is a run that completed except for one or more regions that could not be
+	// processed (their RegionTotal.Error says why). Finish gives it, not its callers.
+	StatusPartial = "partial"
 )
 
 // Report is the whole JSON report.
@@ -272,8 +275,12 @@ func (s *Summary) count(o Outcome) {
 }
 
 // Finish stamps the end of the run and orders the entries by region and image id, so that two
-// runs over the same account produce comparable reports.
+// runs over the same account produce comparable reports. A run that completed with a region
+// that could not be processed is StatusPartial: "completed" would hide the region's failure.
 func (r *Report) Finish(status string, at time.Time) {
+	if status == StatusCompleted && r.regionFailed() {
+		status = StatusPartial
+	}
 	r.Status = status
 	r.FinishedAt = at.UTC()
 	sort.Slice(r.Images, func(i, j int) bool {
@@ -283,4 +290,14 @@ func (r *Report) Finish(status string, at time.Time) {
 		}
 		return a.ImageID < b.ImageID
 	})
+}
+
+// regionFailed reports whether a region could not be processed.
+func (r *Report) regionFailed() bool {
+	for _, rt := range r.Regions {
+		if rt.Error != "" {
+			return true
+		}
+	}
+	return false
 }

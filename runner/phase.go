@@ -30,15 +30,27 @@ type answer struct {
 	res     ecs.Result
 	err     *ecs.Error
 	notSent bool // the run or the region stopped before the request was sent
+	probe   bool // sent while the region's DryRun was unproven: the sender waits for this answer
 }
 
 // dispatch owns one region's items for one phase. A sender takes items from the queue at the
 // region's pace and starts each attempt in the errgroup; the answers come back here, so all
 // decisions about an item are taken on this one goroutine, and answers are taken while the
 // sender waits for the pace. A retry waits on a timer, not in a slot of the concurrency limit.
+//
+// A dry phase probes first: until an answer shows that the region's endpoint honours DryRun (a
+// DryRun that passed), it sends one request at a time and waits for its answer. A service that
+// ignores DryRun deletes the image and answers success; observe then stops the run before any
+// other request of the region is sent, so such a service can take at most one image a region.
+// A refusal, a not-found or an error proves nothing (a service that ignores DryRun still refuses
+// an image in use), so the next request is a probe too.
 func (r *Runner) dispatch(ctx context.Context, g *errgroup.Group, rs *regionState, items []*item, dry bool) {
 	queue := make(chan *item, len(items))
 	answers := make(chan answer, len(items))
+	// probed carries the dispatcher's word on each probe, once its answer is handled: whether
+	// it showed DryRun honoured. The sender is waiting for it, so at most one is pending.
+	probed := make(chan bool, 1)
+	proven := !dry // the sender's own: only the sender reads or writes it
 	for _, it := range items {
 		queue <- it
 	}
@@ -53,10 +65,11 @@ func (r *Runner) dispatch(ctx context.Context, g *errgroup.Group, rs *regionStat
 		if err != nil || r.halted(ctx, rs) {
 			return false
 		}
+		probe := !proven
 		g.Go(func() error {
 			// The slot may have come free after a stop: check once more, at the last moment.
 			if r.halted(ctx, rs) {
-				answers <- answer{it: it, window: w, notSent: true}
+				answers <- answer{it: it, window: w, notSent: true, probe: probe}
 				return nil
 			}
 			r.mu.Lock()
@@ -64,7 +77,7 @@ func (r *Runner) dispatch(ctx context.Context, g *errgroup.Group, rs *regionStat
 			it.attempts++
 			r.mu.Unlock()
 			res, err := r.cfg.API.DeleteImage(reqCtx, it.region, it.id, it.force, dry)
-			a := answer{it: it, window: w, res: res, err: asECSError(err)}
+			a := answer{it: it, window: w, res: res, err: asECSError(err), probe: probe}
 			// Stops are decided here, before the answer even reaches the dispatcher, so that
 			// no other worker sends once the reason to stop is known.
 			r.observe(rs, a)
@@ -79,6 +92,13 @@ func (r *Runner) dispatch(ctx context.Context, g *errgroup.Group, rs *regionStat
 		for it := range queue {
 			if !send(it) {
 				answers <- answer{it: it, notSent: true}
+				continue
+			}
+			if !proven {
+				select {
+				case proven = <-probed:
+				case <-ctx.Done(): // nothing is sent after it, so no probe is waited for again
+				}
 			}
 		}
 	}()
@@ -91,9 +111,15 @@ func (r *Runner) dispatch(ctx context.Context, g *errgroup.Group, rs *regionStat
 		if a.notSent {
 			r.stopped(ctx, rs, a.it) // halted, so it finishes the item
 			pending--
+			if a.probe {
+				probed <- false
+			}
 			continue
 		}
 		delay, retry := r.handle(rs, lim, a, dry)
+		if a.probe {
+			probed <- a.err == nil // a DryRun that passed: the endpoint honours DryRun
+		}
 		if !retry {
 			pending--
 			continue
@@ -150,7 +176,7 @@ func (r *Runner) halted(ctx context.Context, rs *regionState) bool {
 }
 
 func dryRunFault(it *item) string {
-	return fmt.Sprintf("the service answered a DryRun DeleteImage of %s in %s with success: it did not honour DryRun and may have deleted the image; nothing more was sent", it.id, it.region)
+	return fmt.Sprintf("the service answered a DryRun DeleteImage of %s in %s with success: it did not honour DryRun and may have deleted the image; no other DeleteImage was sent", it.id, it.region)
 }
 
 // stopped finishes an item that must not be sent because the run or its region stopped, and
@@ -204,9 +230,8 @@ func (r *Runner) handle(rs *regionState, lim *adaptiveLimiter, a answer, dry boo
 	}
 	switch e.Class {
 	case ecs.ClassDryRunIgnored:
-		msg := dryRunFault(it)
-		r.finish(it, report.Failed, CodeDryRunNotHonoured, msg)
-		r.fatal(msg)
+		// observe has stopped the run already; lookUpDryRunIgnored tells whether it is gone.
+		r.finish(it, report.Failed, CodeDryRunNotHonoured, dryRunFault(it))
 	case ecs.ClassBlocked:
 		r.finish(it, report.Blocked, e.Code, e.Message)
 	case ecs.ClassNotFound:
@@ -289,4 +314,36 @@ func asECSError(err error) *ecs.Error {
 		return e
 	}
 	return ecs.Classify(err)
+}
+
+// dryRunIgnoredMessage is the message of an image that a service ignoring DryRun deleted.
+const dryRunIgnoredMessage = "the service ignored DryRun: it answered a DryRun DeleteImage of this image with success, and the image is gone"
+
+// lookUpDryRunIgnored looks up, by id, every image whose DryRun the service answered with
+// success, since such a service deleted it for real: one that is gone is reported deleted, under
+// CodeDryRunNotHonoured, so that the report counts what the account lost; one still listed stays
+// failed. The run has stopped on the fault, so ctx must be the caller's: an interruption stops
+// the lookup, the fault does not.
+func (r *Runner) lookUpDryRunIgnored(ctx context.Context, g *errgroup.Group) {
+	its := r.itemsWhere(func(it *item) bool { return it.outcome == report.Failed && it.code == CodeDryRunNotHonoured })
+	r.eachRegion(its, func(rs *regionState, its []*item) {
+		ids := make([]string, len(its))
+		for i, it := range its {
+			ids[i] = it.id
+		}
+		found, err := r.lookup(ctx, g, rs, ids, max(r.retry.MaxAttempts, resolveAttempts))
+		if err != nil {
+			r.warn(fmt.Sprintf("%s: could not look up %d images whose DryRun the service did not honour: %s", rs.name, len(its), err.Error()))
+			return
+		}
+		still := make(map[string]bool, len(found))
+		for _, img := range found {
+			still[img.ID] = true
+		}
+		for _, it := range its {
+			if !still[it.id] {
+				r.overrule(it, report.Deleted, CodeDryRunNotHonoured, dryRunIgnoredMessage)
+			}
+		}
+	})
 }

@@ -218,6 +218,7 @@ func (r *Runner) Run(ctx context.Context) (*report.Report, error) {
 	r.mu.Lock()
 	r.started = r.now()
 	r.mu.Unlock()
+	outer := ctx // not stopped by a fatal fault
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
 	r.stop = stop
@@ -231,6 +232,7 @@ func (r *Runner) Run(ctx context.Context) (*report.Report, error) {
 	r.log.Info("selected", zap.Int("images", len(r.items)), zap.Int("to_check", len(open)))
 
 	r.phase(ctx, g, open, true)
+	r.lookUpDryRunIgnored(outer, g)
 	if r.cfg.Command == Plan {
 		if code, msg := r.limitBreach(r.itemsWhere(func(it *item) bool { return it.outcome == report.WouldDelete })); code != "" {
 			r.warn("apply would abort (" + code + "): " + msg)
@@ -390,7 +392,8 @@ func (r *Runner) overrule(it *item, o report.Outcome, code, msg string) {
 		zap.String("outcome", string(o)), zap.String("code", code))
 }
 
-// fatal stops the whole run: no request starts after it.
+// fatal stops the whole run: no request starts after it but the read-only lookup of the images
+// that the fault may have deleted (lookUpDryRunIgnored).
 func (r *Runner) fatal(msg string) {
 	r.mu.Lock()
 	if r.fault == "" {

@@ -730,8 +730,9 @@ func TestSecondSignalExitsAtOnce(t *testing.T) {
 	}{{syscall.SIGTERM, exitTerminated}, {syscall.SIGINT, exitInterrupted}} {
 		t.Run(sigName(c.sig), func(t *testing.T) {
 			r := startApply(t, bin, applyShape{images: 20, deleteLatency: 3 * time.Second}, nil)
-			// Listing is one fast request: with four requests in flight, every slot holds a
-			// DryRun delete that takes seconds.
+			// Listing is one fast request. The region's first DryRun goes alone (the probe that
+			// shows the service honours DryRun) and takes seconds; then, with four requests in
+			// flight, every slot holds a DryRun delete that takes seconds.
 			r.waitFor(t, "four deletes in flight", func() bool { return r.srv.InFlight() == signalConcurrency })
 			r.signal(t, c.sig)
 			// Two signals of a kind pending at once are delivered once: send the second only when
@@ -764,10 +765,15 @@ func TestSecondSignalExitsAtOnce(t *testing.T) {
 			// each of their images is reported in flight. Had the process waited for its requests,
 			// none would be. The report may name one image more, the one its region's
 			// dispatcher had taken while it waited for a free slot: it was never sent, and it is
-			// reported with an unknown result all the same (a conservative inaccuracy).
-			sent := 0
+			// reported with an unknown result all the same (a conservative inaccuracy). The probe
+			// was answered before the others were sent: it alone was not in flight.
+			sent, probes := 0, 0
 			for _, call := range r.srv.Calls() {
 				if call.Action != "DeleteImage" {
+					continue
+				}
+				if call.Code == "DryRunOperation" && !inFlight[call.ImageID] {
+					probes++
 					continue
 				}
 				sent++
@@ -777,6 +783,9 @@ func TestSecondSignalExitsAtOnce(t *testing.T) {
 				if !inFlight[call.ImageID] {
 					t.Errorf("DeleteImage of %s was in flight at the exit, but the report says otherwise", call.ImageID)
 				}
+			}
+			if probes != 1 {
+				t.Errorf("%d DryRuns answered before the signals, want the one probe", probes)
 			}
 			if sent != signalConcurrency || len(inFlight) < sent || len(inFlight) > sent+1 {
 				t.Errorf("%d deletes in flight at the exit, %d images reported in flight; want %d, and as many or one more",
