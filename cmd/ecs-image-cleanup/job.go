@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -43,6 +45,7 @@ type jobFlags struct {
 	format      string
 	blockers    bool
 	summary     string
+	journal     string
 }
 
 func parseJobFlags(command string, args []string, stderr io.Writer) (*jobFlags, error) {
@@ -60,6 +63,7 @@ func parseJobFlags(command string, args []string, stderr io.Writer) (*jobFlags, 
 	fs.StringVar(&f.retryFrom, "retry-from", "", "limit the run to the images an earlier report left failed or not_attempted")
 	fs.StringVar(&f.format, "format", report.FormatText, "summary format: text, markdown (an audit to paste into a ticket) or json")
 	fs.StringVar(&f.summary, "summary", "", "write the summary to this file (default: stderr)")
+	fs.StringVar(&f.journal, "journal", "", "keep the journal, the record that survives a SIGKILL, in this file (default: the --report file's name plus .journal)")
 	fs.BoolVar(&f.blockers, "blockers", command == runner.Plan,
 		"look up what holds each blocked image (the instances using it, the accounts it is shared with); default on for plan, off for apply")
 	if command == runner.Apply {
@@ -144,11 +148,37 @@ func cmdJob(ctx context.Context, command string, args []string, stdout, stderr i
 		fmt.Fprintf(stderr, "ecs-image-cleanup %s: %v\n", command, err)
 		return exitUsage
 	}
+	journalPath := f.journal
+	if journalPath == "" && f.report != "" {
+		journalPath = f.report + report.JournalSuffix
+	}
+	var jnl *report.Journal
+	if journalPath == "" {
+		if command == runner.Apply {
+			fmt.Fprintf(stderr, "ecs-image-cleanup apply: no journal: a SIGKILL would lose the record of what was deleted (give --report FILE or --journal FILE)\n")
+		}
+	} else if jnl, err = openJournal(journalPath, command, f.policy, data); err != nil {
+		fmt.Fprintf(stderr, "ecs-image-cleanup %s: %v\n", command, err)
+		return exitUsage
+	}
 	return execute(ctx, job{
 		command: command, policyPath: f.policy, policy: pol, policyBytes: data, api: client,
 		reportPath: f.report, yes: f.yes, maxRate: f.maxRate, log: log, only: only, retryFrom: f.retryFrom,
-		format: f.format, summaryPath: f.summary, blockers: f.blockers,
+		format: f.format, summaryPath: f.summary, blockers: f.blockers, journal: jnl, journalPath: journalPath,
 	}, stdout, stderr)
+}
+
+// openJournal creates the run's journal, before the first request. An earlier run's journal is
+// never overwritten: that run was killed, and its journal is the only record of what it deleted.
+func openJournal(path, command, policyPath string, policyBytes []byte) (*report.Journal, error) {
+	sum := sha256.Sum256(policyBytes)
+	j, err := report.CreateJournal(path, command, report.PolicyRef{Path: policyPath, SHA256: hex.EncodeToString(sum[:])}, time.Now())
+	var existing *report.ExistingJournalError
+	if errors.As(err, &existing) {
+		return nil, fmt.Errorf("%v: turn it into that run's report with `ecs-image-cleanup recover --journal %s --policy %s --report FILE`, then remove it (nothing was sent)",
+			err, path, policyPath)
+	}
+	return j, err
 }
 
 // scrubCredentialError keeps the credential chain's explanation but never a secret: the chain's
@@ -187,9 +217,11 @@ type job struct {
 	retry       runner.RetryConfig
 	only        map[string]bool // nil: every selected image
 	retryFrom   string
-	format      string // summary format; "" is text
-	summaryPath string // "" writes the summary to stderr
-	blockers    bool   // look up what holds blocked images
+	format      string          // summary format; "" is text
+	summaryPath string          // "" writes the summary to stderr
+	blockers    bool            // look up what holds blocked images
+	journal     *report.Journal // nil: none
+	journalPath string
 }
 
 // execute runs a job with signal handling, writes its report and summary, and returns the exit
@@ -207,6 +239,9 @@ func execute(ctx context.Context, j job, stdout, stderr io.Writer) int {
 		API: j.api, Logger: j.log, Rate: runner.RateConfig{Max: j.maxRate}, Retry: j.retry, Only: j.only,
 		Blockers: j.blockers,
 	}
+	if j.journal != nil {
+		cfg.Journal = j.journal
+	}
 	if j.command == runner.Apply && !j.yes {
 		cfg.Confirm = func(perRegion map[string]int) bool { return askConfirmation(perRegion, stderr) }
 	}
@@ -215,13 +250,19 @@ func execute(ctx context.Context, j job, stdout, stderr io.Writer) int {
 	}
 	r := runner.New(cfg)
 	var writeMu sync.Mutex
+	// writeReport writes the report and then, the record being safe, closes and removes the
+	// journal; if the report cannot be written, the journal stays, and says where to go next.
 	writeReport := func(rep *report.Report) error {
 		writeMu.Lock()
 		defer writeMu.Unlock()
+		var err error
 		if j.reportPath == "" {
-			return report.Write(stdout, rep)
+			err = report.Write(stdout, rep)
+		} else {
+			err = report.WriteFile(j.reportPath, rep)
 		}
-		return report.WriteFile(j.reportPath, rep)
+		endJournal(j, err == nil, stderr)
+		return err
 	}
 	// writeSummary writes the summary in the chosen format; when its file cannot be written, the
 	// summary goes to stderr after the error.
@@ -267,6 +308,7 @@ func execute(ctx context.Context, j job, stdout, stderr io.Writer) int {
 
 	rep, err := r.Run(ctx)
 	if err != nil {
+		endJournal(j, true, stderr) // nothing was sent
 		fmt.Fprintf(stderr, "ecs-image-cleanup %s: %v\n", j.command, err)
 		return exitUsage
 	}
@@ -289,6 +331,24 @@ func execute(ctx context.Context, j job, stdout, stderr io.Writer) int {
 		return exitFailed
 	}
 	return exitCode(rep, sig)
+}
+
+// endJournal closes the journal and, once the report is written, removes it.
+func endJournal(j job, reportWritten bool, stderr io.Writer) {
+	if j.journal == nil {
+		return
+	}
+	if err := j.journal.Close(); err != nil {
+		fmt.Fprintf(stderr, "ecs-image-cleanup %s: %v: the journal may be incomplete\n", j.command, err)
+	}
+	if !reportWritten {
+		fmt.Fprintf(stderr, "ecs-image-cleanup %s: the journal %s keeps the record: `ecs-image-cleanup recover --journal %s --policy %s` turns it into the report\n",
+			j.command, j.journalPath, j.journalPath, j.policyPath)
+		return
+	}
+	if err := os.Remove(j.journalPath); err != nil && !errors.Is(err, os.ErrNotExist) {
+		fmt.Fprintf(stderr, "ecs-image-cleanup %s: remove the journal: %v\n", j.command, err)
+	}
 }
 
 func signalExit(s os.Signal) int {

@@ -28,6 +28,7 @@ commands:
   validate  check a policy file offline
   plan      list, select and DryRun-delete the selected images; deletes nothing
   apply     plan, then delete the images whose DryRun passed
+  recover   turn the journal of a killed plan or apply into its report
   demo      run plan and apply against the bundled emulator, no cloud account needed
 `
 
@@ -42,6 +43,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return cmdValidate(args[1:], stdout, stderr)
 	case "plan", "apply":
 		return cmdJob(ctx, args[0], args[1:], stdout, stderr)
+	case "recover":
+		return cmdRecover(ctx, args[1:], stdout, stderr)
 	case "demo":
 		return cmdDemo(ctx, args[1:], stdout, stderr)
 	case "-h", "--help", "help":
