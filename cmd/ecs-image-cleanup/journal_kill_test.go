@@ -161,7 +161,7 @@ func TestSIGKILLLeavesAJournal(t *testing.T) {
 			}
 		})
 	}
-	t.Logf("%d of 20 runs killed before they ended (the others had finished), %d after some deletes; %d torn last lines; %d images whose delete was in flight settled by recover's lookup",
+	t.Logf("%d of 20 runs killed before they ended (the others had finished), %d after some deletes; %d torn last lines; %d images with a sent line and no outcome settled by recover's lookup",
 		killed, withDeletes, torn, inFlight)
 	if killed < 10 {
 		t.Errorf("only %d of 20 kills landed before the run ended", killed)
@@ -170,12 +170,17 @@ func TestSIGKILLLeavesAJournal(t *testing.T) {
 
 // checkJournalLines parses the journal line by line: every complete line is a JSON object with a
 // kind, a region and an image_id; a last line without its newline may be torn. Then ReadJournal
-// must agree.
+// must agree. No credential is in it.
 func checkJournalLines(t *testing.T, path string) (*report.JournalRecord, bool) {
 	t.Helper()
 	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatalf("no journal after SIGKILL: %v", err)
+	}
+	for _, secret := range []string{ecstest.AccessKeyID, ecstest.AccessKeySecret} {
+		if bytes.Contains(data, []byte(secret)) {
+			t.Errorf("the journal holds a credential")
+		}
 	}
 	lines := bytes.SplitAfter(data, []byte("\n"))
 	torn := false
