@@ -76,6 +76,9 @@ func (r *Runner) dispatch(ctx context.Context, g *errgroup.Group, rs *regionStat
 			it.inflight = true
 			it.attempts++
 			r.mu.Unlock()
+			if !dry {
+				r.journalSent("DeleteImage", it.region, it.id)
+			}
 			res, err := r.cfg.API.DeleteImage(reqCtx, it.region, it.id, it.force, dry)
 			a := answer{it: it, window: w, res: res, err: asECSError(err), probe: probe}
 			// Stops are decided here, before the answer even reaches the dispatcher, so that

@@ -76,6 +76,8 @@ type Config struct {
 	// Blockers looks up what holds each blocked image (the instances using it, the accounts it is
 	// shared with) after the delete phases. Remediations are reported either way.
 	Blockers bool
+	// Journal, when set, records the run as it goes; see Journal. Nil keeps none.
+	Journal Journal
 }
 
 // RetryConfig bounds retries. Zero fields take the defaults.
@@ -227,12 +229,15 @@ func (r *Runner) Run(ctx context.Context) (*report.Report, error) {
 	g.SetLimit(r.cfg.Policy.Concurrency)
 
 	r.resolveAll(ctx, g)
+	r.journalFlush()
 	r.checkReferences(ctx, g)
+	r.journalFlush()
 	open := r.itemsWhere(isOpen)
 	r.log.Info("selected", zap.Int("images", len(r.items)), zap.Int("to_check", len(open)))
 
 	r.phase(ctx, g, open, true)
 	r.lookUpDryRunIgnored(outer, g)
+	r.journalFlush()
 	if r.cfg.Command == Plan {
 		if code, msg := r.limitBreach(r.itemsWhere(func(it *item) bool { return it.outcome == report.WouldDelete })); code != "" {
 			r.warn("apply would abort (" + code + "): " + msg)
@@ -243,13 +248,16 @@ func (r *Runner) Run(ctx context.Context) (*report.Report, error) {
 		if r.guard(passed) && r.confirm(ctx, passed) {
 			r.log.Info("deleting", zap.Int("images", len(passed)))
 			r.phase(ctx, g, passed, false)
+			r.journalFlush()
 			if ctx.Err() == nil {
 				r.confirmDeleted(ctx, g)
+				r.journalFlush()
 			}
 		}
 	}
 	r.followUps(ctx, g)
 	_ = g.Wait() // tasks never return errors; outcomes are results
+	r.journalFlush()
 	status := report.StatusCompleted
 	switch {
 	case r.aborted():
@@ -323,6 +331,7 @@ func (r *Runner) aborted() bool {
 func (r *Runner) addItems(its []*item) {
 	r.mu.Lock()
 	r.items = append(r.items, its...)
+	r.journalSelected(its)
 	r.mu.Unlock()
 	r.total.Add(int64(len(its)))
 	for _, it := range its {
@@ -376,6 +385,7 @@ func (r *Runner) finish(it *item, o report.Outcome, code, msg string) {
 		return
 	}
 	it.outcome, it.code, it.message, it.inflight = o, code, msg, false
+	r.journalOutcome(it)
 	r.mu.Unlock()
 	r.progress()
 	r.log.Debug("outcome", zap.String("region", it.region), zap.String("image_id", it.id),
@@ -387,6 +397,7 @@ func (r *Runner) finish(it *item, o report.Outcome, code, msg string) {
 func (r *Runner) overrule(it *item, o report.Outcome, code, msg string) {
 	r.mu.Lock()
 	it.outcome, it.code, it.message = o, code, msg
+	r.journalOutcome(it)
 	r.mu.Unlock()
 	r.log.Warn("outcome overruled", zap.String("region", it.region), zap.String("image_id", it.id),
 		zap.String("outcome", string(o)), zap.String("code", code))

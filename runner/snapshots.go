@@ -168,6 +168,7 @@ func (r *Runner) deleteSnapshot(ctx context.Context, g *errgroup.Group, rs *regi
 		sn.attempts++
 		sn.inflight = true
 		r.mu.Unlock()
+		r.journalSent(action, rs.name, sn.id)
 		var err error
 		res, err = r.cfg.API.DeleteSnapshot(reqCtx, rs.name, sn.id, false)
 		r.mu.Lock()
@@ -223,6 +224,10 @@ func (r *Runner) finishSnap(sn *snapItem, o report.Outcome, code, msg string) {
 		return
 	}
 	sn.outcome, sn.code, sn.message, sn.inflight = o, code, msg, false
+	if r.cfg.Journal != nil {
+		r.cfg.Journal.SnapshotOutcome(sn.region, report.SnapshotEntry{SnapshotID: sn.id, SizeGiB: sn.size, Outcome: o, Code: code,
+			Message: msg, UsedBy: sn.usedBy, Remediation: sn.remediation, RequestID: sn.requestID, Attempts: sn.attempts})
+	}
 }
 
 // snapshotEntry is the report entry of one snapshot of a deleted image. A snapshot the phase never

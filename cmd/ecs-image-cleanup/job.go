@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -48,6 +50,7 @@ type jobFlags struct {
 	summary     string
 	plan        string
 	maxPlanAge  time.Duration
+	journal     string
 }
 
 func parseJobFlags(command string, args []string, stdout, stderr io.Writer) (*jobFlags, error) {
@@ -67,6 +70,7 @@ func parseJobFlags(command string, args []string, stdout, stderr io.Writer) (*jo
 	fs.StringVar(&f.retryFrom, "retry-from", "", "limit the run to the images an earlier report left failed or not_attempted")
 	fs.StringVar(&f.format, "format", report.FormatText, "summary format: text, markdown (an audit to paste into a ticket) or json")
 	fs.StringVar(&f.summary, "summary", "", "write the summary to this file (default: stderr)")
+	fs.StringVar(&f.journal, "journal", "", "keep the journal, the record that survives a SIGKILL, in this file (default: the --report file's name plus .journal)")
 	fs.BoolVar(&f.blockers, "blockers", command == runner.Plan,
 		"look up what holds each blocked image (the instances using it, the accounts it is shared with); default on for plan, off for apply")
 	if command == runner.Apply {
@@ -230,12 +234,42 @@ func cmdJob(ctx context.Context, command string, args []string, stdout, stderr i
 		fmt.Fprintf(stderr, "ecs-image-cleanup %s: %v\n", command, err)
 		return exitUsage
 	}
+	journalPath := f.journal
+	if journalPath == "" && f.report != "" && f.report != files.Stdout {
+		journalPath = f.report + report.JournalSuffix
+	}
+	if journalPath != "" && (reportOut.SameAsPath(journalPath) || summaryOut.SameAsPath(journalPath)) {
+		fmt.Fprintf(stderr, "ecs-image-cleanup %s: --journal %s is an output of the run: give the journal a file of its own (nothing was sent)\n", command, journalPath)
+		return exitUsage
+	}
+	var jnl *report.Journal
+	if journalPath == "" {
+		if command == runner.Apply {
+			fmt.Fprintf(stderr, "ecs-image-cleanup apply: no journal: a SIGKILL would lose the record of what was deleted (give --report FILE or --journal FILE)\n")
+		}
+	} else if jnl, err = openJournal(journalPath, command, f.policy, data); err != nil {
+		fmt.Fprintf(stderr, "ecs-image-cleanup %s: %v\n", command, err)
+		return exitUsage
+	}
 	return execute(ctx, job{
 		command: command, policyPath: f.policy, policy: pol, policyBytes: data, api: client,
 		reportPath: f.report, reportOut: reportOut, yes: f.yes, maxRate: f.maxRate, log: log, only: only, onlyKnown: onlyKnown, onlyFrom: onlyFrom,
 		retryFrom: f.retryFrom, plan: f.plan,
-		format: f.format, summaryPath: f.summary, summaryOut: summaryOut, blockers: f.blockers,
+		format: f.format, summaryPath: f.summary, summaryOut: summaryOut, blockers: f.blockers, journal: jnl, journalPath: journalPath,
 	}, stdout, stderr)
+}
+
+// openJournal creates the run's journal, before the first request. An earlier run's journal is
+// never overwritten: that run was killed, and its journal is the only record of what it deleted.
+func openJournal(path, command, policyPath string, policyBytes []byte) (*report.Journal, error) {
+	sum := sha256.Sum256(policyBytes)
+	j, err := report.CreateJournal(path, command, report.PolicyRef{Path: policyPath, SHA256: hex.EncodeToString(sum[:])}, time.Now())
+	var existing *report.ExistingJournalError
+	if errors.As(err, &existing) {
+		return nil, fmt.Errorf("%v: turn it into that run's report with `ecs-image-cleanup recover --journal %s --policy %s --report FILE`, then remove it (nothing was sent)",
+			err, path, policyPath)
+	}
+	return j, err
 }
 
 // checkOutputs checks --report and --summary before anything is sent: each must be writable
@@ -307,10 +341,12 @@ type job struct {
 	onlyFrom    string          // where only came from, for messages
 	plan        string          // the reviewed plan carried out; "" for none
 	retryFrom   string
-	format      string        // summary format; "" is text
-	summaryPath string        // "" writes the summary to stderr
-	summaryOut  *files.Output // checked; nil: made from summaryPath when the job runs
-	blockers    bool          // look up what holds blocked images
+	format      string          // summary format; "" is text
+	summaryPath string          // "" writes the summary to stderr
+	summaryOut  *files.Output   // checked; nil: made from summaryPath when the job runs
+	blockers    bool            // look up what holds blocked images
+	journal     *report.Journal // nil: none
+	journalPath string
 }
 
 // execute runs a job with signal handling, writes its report and summary, and returns the exit
@@ -327,6 +363,9 @@ func execute(ctx context.Context, j job, stdout, stderr io.Writer) int {
 		Command: j.command, Policy: j.policy, PolicyPath: j.policyPath, PolicyBytes: j.policyBytes,
 		API: j.api, Logger: j.log, Rate: runner.RateConfig{Max: j.maxRate}, Retry: j.retry, Only: j.only, OnlyFrom: j.onlyFrom, OnlyKnown: j.onlyKnown,
 		Blockers: j.blockers,
+	}
+	if j.journal != nil {
+		cfg.Journal = j.journal
 	}
 	if j.command == runner.Apply && !j.yes {
 		cfg.Confirm = func(perRegion map[string]int) bool { return askConfirmation(ctx, perRegion, stderr) }
@@ -346,10 +385,14 @@ func execute(ctx context.Context, j job, stdout, stderr io.Writer) int {
 	}
 	r := runner.New(cfg)
 	var writeMu sync.Mutex
+	// writeReport writes the report and then, the record being safe, closes and removes the
+	// journal; if the report cannot be written, the journal stays, and says where to go next.
 	writeReport := func(rep *report.Report) error {
 		writeMu.Lock()
 		defer writeMu.Unlock()
-		return j.reportOut.Write(func(w io.Writer) error { return report.Write(w, rep) })
+		err := j.reportOut.Write(func(w io.Writer) error { return report.Write(w, rep) })
+		endJournal(j, err == nil, stderr)
+		return err
 	}
 	// writeSummary writes the summary in the chosen format; when its file cannot be written, the
 	// summary goes to stderr after the error.
@@ -395,6 +438,7 @@ func execute(ctx context.Context, j job, stdout, stderr io.Writer) int {
 
 	rep, err := r.Run(ctx)
 	if err != nil {
+		endJournal(j, true, stderr) // nothing was sent
 		fmt.Fprintf(stderr, "ecs-image-cleanup %s: %v\n", j.command, err)
 		return exitUsage
 	}
@@ -417,6 +461,24 @@ func execute(ctx context.Context, j job, stdout, stderr io.Writer) int {
 		return exitFailed
 	}
 	return exitCode(rep, sig)
+}
+
+// endJournal closes the journal and, once the report is written, removes it.
+func endJournal(j job, reportWritten bool, stderr io.Writer) {
+	if j.journal == nil {
+		return
+	}
+	if err := j.journal.Close(); err != nil {
+		fmt.Fprintf(stderr, "ecs-image-cleanup %s: %v: the journal may be incomplete\n", j.command, err)
+	}
+	if !reportWritten {
+		fmt.Fprintf(stderr, "ecs-image-cleanup %s: the journal %s keeps the record: `ecs-image-cleanup recover --journal %s --policy %s` turns it into the report\n",
+			j.command, j.journalPath, j.journalPath, j.policyPath)
+		return
+	}
+	if err := os.Remove(j.journalPath); err != nil && !errors.Is(err, os.ErrNotExist) {
+		fmt.Fprintf(stderr, "ecs-image-cleanup %s: remove the journal: %v\n", j.command, err)
+	}
 }
 
 func signalExit(s os.Signal) int {

@@ -581,6 +581,10 @@ func runSignalPoint(t *testing.T, bin string, p signalPoint) signalResult {
 		}
 	}()
 	rep := r.readReport(t)
+	// Every end but SIGKILL is clean: the report is written, then the journal removed.
+	if _, err := os.Stat(r.report + report.JournalSuffix); !os.IsNotExist(err) {
+		t.Errorf("exit %d left the journal: %v", code, err)
+	}
 
 	switch {
 	case code == p.code && !r.diedBySignal():
@@ -749,6 +753,9 @@ func TestSecondSignalExitsAtOnce(t *testing.T) {
 				t.Fatalf("exit %d (died by a signal: %v), want %d\n%s", got, r.diedBySignal(), c.code, r.stderrText())
 			}
 			rep := r.readReport(t)
+			if _, err := os.Stat(r.report + report.JournalSuffix); !os.IsNotExist(err) {
+				t.Errorf("the exit on a second signal left the journal: %v", err)
+			}
 			if rep.Status != report.StatusInterrupted || rep.Summary.Selected != 20 || len(rep.Images) != 20 {
 				t.Errorf("status %q, %d selected, %d entries; want interrupted, 20, 20", rep.Status, rep.Summary.Selected, len(rep.Images))
 			}

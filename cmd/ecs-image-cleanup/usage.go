@@ -34,6 +34,14 @@ confirmation (a terminal, or --yes). With --plan, only the images a reviewed pla
 		`  ecs-image-cleanup apply --plan plan.json --report apply.json
   ecs-image-cleanup apply --policy nightly.yaml --yes --report /var/log/ecs-image-cleanup/apply.json`,
 	},
+	"recover": {
+		"ecs-image-cleanup recover --journal FILE --policy FILE [--report FILE] [flags]",
+		`Turn the journal a killed plan or apply left (FILE.journal beside its --report) into that run's
+report, status interrupted: each image whose real delete was sent but has no outcome is looked up
+by id (credentials needed then). --retry-from takes the report it writes.`,
+		`  ecs-image-cleanup recover --journal apply.json.journal --policy nightly.yaml --report apply.json
+  ecs-image-cleanup apply --policy nightly.yaml --retry-from apply.json --report apply-2.json --yes`,
+	},
 	"demo": {
 		"ecs-image-cleanup demo [flags]",
 		`Run plan, then apply --yes, against the bundled ECS emulator through the real SDK over real
@@ -81,7 +89,7 @@ func printHelp(w io.Writer, fs *flag.FlagSet, command string) {
 }
 
 // commands are the subcommands, for the suggestion on a typo.
-var commands = []string{"validate", "plan", "apply", "demo", "version", "help"}
+var commands = []string{"validate", "plan", "apply", "recover", "demo", "version", "help"}
 
 // suggest returns the command nearest to s, or "" when none is near: within two edits, or s a
 // prefix of it.

@@ -207,6 +207,23 @@ func (o *Output) SameAsFile(path string) bool {
 	return false
 }
 
+// SameAsPath reports whether the output is the file at path, whether or not it exists yet.
+func (o *Output) SameAsPath(path string) bool {
+	if o == nil || o.stdout != nil {
+		return false
+	}
+	if o.SameAsFile(path) {
+		return true
+	}
+	target, err := resolve(path)
+	if err != nil {
+		return false
+	}
+	a, err1 := filepath.Abs(target)
+	b, err2 := filepath.Abs(o.target)
+	return err1 == nil && err2 == nil && o.target != "" && a == b
+}
+
 // WriteAtomic writes path with fn through a temporary file in the same directory that is synced
 // and renamed over path, then syncs the directory, so that the rename survives a crash.
 func WriteAtomic(path string, fn func(io.Writer) error) (err error) {

@@ -1,0 +1,45 @@
+package runner
+
+import (
+	"context"
+	"sync"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/ecs-image-cleanup/ecs-image-cleanup/report"
+)
+
+// LookUp finds which of the given images (ids per region) the service still lists, as a run's
+// confirming lookup does: 100 ids a call, whatever their owner and status, under the policy's
+// concurrency limit, each region's limiter and the run's retries (at least 16 error answers a
+// call). A region whose lookup fails is in Failed, with why. It settles the real deletes that a
+// killed run's journal left without an outcome (recover); cfg needs Policy, API and, optionally,
+// Logger, Retry and Rate.
+func LookUp(ctx context.Context, cfg Config, ids map[string][]string) report.Lookup {
+	r := New(cfg)
+	g := &errgroup.Group{}
+	g.SetLimit(cfg.Policy.Concurrency)
+	lk := report.Lookup{Exists: map[string]map[string]bool{}, Failed: map[string]string{}}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for region, list := range ids {
+		rs := r.region(region)
+		wg.Go(func() {
+			found, err := r.lookup(ctx, g, rs, list, max(r.retry.MaxAttempts, resolveAttempts))
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				lk.Failed[region] = err.Error()
+				return
+			}
+			exists := make(map[string]bool, len(found))
+			for _, img := range found {
+				exists[img.ID] = true
+			}
+			lk.Exists[region] = exists
+		})
+	}
+	wg.Wait()
+	_ = g.Wait()
+	return lk
+}
