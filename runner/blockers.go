@@ -26,7 +26,7 @@ func (r *Runner) lookupBlockers(ctx context.Context, g *errgroup.Group) {
 	r.mu.Lock()
 	var todo []*item
 	for _, it := range r.items {
-		if it.outcome == report.Blocked && blockerLookups[it.code] != "" {
+		if it.state == stateBlocked && blockerLookups[it.code] != "" {
 			todo = append(todo, it)
 		}
 	}

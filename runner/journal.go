@@ -55,6 +55,6 @@ func (r *Runner) journalFlush() {
 }
 
 func journalEntry(it *item) report.Entry {
-	return report.Entry{Region: it.region, ImageID: it.id, Name: it.name, Outcome: it.outcome, Code: it.code,
+	return report.Entry{Region: it.region, ImageID: it.id, Name: it.name, Outcome: it.state.outcome(), Code: it.code,
 		Message: it.message, RequestID: it.requestID, Attempts: it.attempts, SizeGiB: it.size}
 }

@@ -191,11 +191,15 @@ func (r *Runner) stopped(ctx context.Context, rs *regionState, it *item) bool {
 	r.mu.Unlock()
 	switch {
 	case regionStopped:
-		r.finish(it, o, code, msg)
+		if o == report.Failed {
+			r.fail(it, code, msg)
+		} else {
+			r.move(it, stateOf(o), code, msg)
+		}
 	case fault != "":
-		r.finish(it, report.NotAttempted, "", "not attempted: the run stopped on a fault")
+		r.move(it, stateNotAttempted, "", "not attempted: the run stopped on a fault")
 	case ctx.Err() != nil:
-		r.finish(it, report.NotAttempted, "", "not attempted: the run was interrupted")
+		r.move(it, stateNotAttempted, "", "not attempted: the run was interrupted")
 	default:
 		return false
 	}
@@ -221,27 +225,25 @@ func (r *Runner) handle(rs *regionState, lim *adaptiveLimiter, a answer, dry boo
 	if e == nil {
 		switch {
 		case !dry:
-			r.finish(it, report.Deleted, "", "")
+			r.move(it, stateDeleted, "", "")
 		case r.cfg.Command == Plan:
-			r.finish(it, report.WouldDelete, "", "")
+			r.move(it, stateWouldDelete, "", "")
 		default:
-			r.mu.Lock()
-			it.passed = true
-			r.mu.Unlock()
+			r.move(it, statePassed, "", "")
 		}
 		return 0, false
 	}
 	switch e.Class {
 	case ecs.ClassDryRunIgnored:
 		// observe has stopped the run already; lookUpDryRunIgnored tells whether it is gone.
-		r.finish(it, report.Failed, CodeDryRunNotHonoured, dryRunFault(it))
+		r.move(it, stateFailed, CodeDryRunNotHonoured, dryRunFault(it))
 	case ecs.ClassBlocked:
-		r.finish(it, report.Blocked, e.Code, e.Message)
+		r.move(it, stateBlocked, e.Code, e.Message)
 	case ecs.ClassNotFound:
-		if !dry && it.unknown {
-			r.finish(it, report.Deleted, "", "an earlier attempt had an unknown result and the image is now gone")
+		if r.stateOf(it) == stateUnknown {
+			r.move(it, stateDeleted, "", "an earlier attempt had an unknown result and the image is now gone")
 		} else {
-			r.finish(it, report.Skipped, e.Code, e.Message)
+			r.move(it, stateSkipped, e.Code, e.Message)
 		}
 	case ecs.ClassRetryable:
 		if e.Throttled {
@@ -250,20 +252,39 @@ func (r *Runner) handle(rs *regionState, lim *adaptiveLimiter, a answer, dry boo
 		r.mu.Lock()
 		it.errors++
 		n := it.errors
-		if !dry {
-			// The request may have reached the service and taken effect.
-			it.unknown = true
-		}
 		r.mu.Unlock()
+		if !dry {
+			// The request may have reached the service and taken effect: only a later answer
+			// or a lookup can tell.
+			r.move(it, stateUnknown, e.Code, e.Message)
+		}
 		if n >= r.retry.MaxAttempts {
-			r.finish(it, report.Failed, e.Code, fmt.Sprintf("%s (after %d attempts)", e.Message, n))
+			r.fail(it, e.Code, fmt.Sprintf("%s (after %d attempts)", e.Message, n))
 			return 0, false
 		}
 		return max(e.RetryAfter, r.backoff(n)), true
 	default:
-		r.finish(it, report.Failed, e.Code, e.Message)
+		r.fail(it, e.Code, e.Message)
 	}
 	return 0, false
+}
+
+// fail ends an image's try on an answer that says nothing of whether it still exists (attempts
+// used up, a refusal of the request itself, a region given up): failed, or, after a real delete
+// of unknown result, still unknown, for the confirming lookup to settle.
+func (r *Runner) fail(it *item, code, msg string) {
+	if r.stateOf(it) == stateUnknown {
+		r.move(it, stateUnknown, code, msg)
+		return
+	}
+	r.move(it, stateFailed, code, msg)
+}
+
+// stateOf reads an image's state.
+func (r *Runner) stateOf(it *item) state {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return it.state
 }
 
 // throttled handles a throttling answer: it slows the region down and retries without spending
@@ -285,7 +306,7 @@ func (r *Runner) throttled(rs *regionState, lim *adaptiveLimiter, w uint64, it *
 	stopped, msg := rs.stopped, rs.stopMessage
 	r.mu.Unlock()
 	if stopped {
-		r.finish(it, report.Failed, e.Code, msg)
+		r.fail(it, e.Code, msg)
 		return 0, false
 	}
 	return r.throttleDelay(e), true
@@ -328,7 +349,7 @@ const dryRunIgnoredMessage = "the service ignored DryRun: it answered a DryRun D
 // failed. The run has stopped on the fault, so ctx must be the caller's: an interruption stops
 // the lookup, the fault does not.
 func (r *Runner) lookUpDryRunIgnored(ctx context.Context, g *errgroup.Group) {
-	its := r.itemsWhere(func(it *item) bool { return it.outcome == report.Failed && it.code == CodeDryRunNotHonoured })
+	its := r.itemsWhere(func(it *item) bool { return it.state == stateFailed && it.code == CodeDryRunNotHonoured })
 	r.eachRegion(its, func(rs *regionState, its []*item) {
 		ids := make([]string, len(its))
 		for i, it := range its {
@@ -345,7 +366,7 @@ func (r *Runner) lookUpDryRunIgnored(ctx context.Context, g *errgroup.Group) {
 		}
 		for _, it := range its {
 			if !still[it.id] {
-				r.overrule(it, report.Deleted, CodeDryRunNotHonoured, dryRunIgnoredMessage)
+				r.move(it, stateDeleted, CodeDryRunNotHonoured, dryRunIgnoredMessage)
 			}
 		}
 	})

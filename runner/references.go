@@ -13,7 +13,6 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/ecs-image-cleanup/ecs-image-cleanup/ecs"
-	"github.com/ecs-image-cleanup/ecs-image-cleanup/report"
 )
 
 // ECS deletes an image that a launch template version or an Auto Scaling scaling configuration
@@ -52,7 +51,7 @@ type references struct {
 // images they name; a region whose references cannot be read sends nothing at all, since
 // failing open here is what breaks launches. It also notes the region's image families.
 func (r *Runner) checkReferences(ctx context.Context, g *errgroup.Group) {
-	r.eachRegion(r.itemsWhere(isOpen), func(rs *regionState, its []*item) { r.checkRegion(ctx, g, rs, its) })
+	r.eachRegion(r.itemsIn(stateSelected), func(rs *regionState, its []*item) { r.checkRegion(ctx, g, rs, its) })
 }
 
 func (r *Runner) checkRegion(ctx context.Context, g *errgroup.Group, rs *regionState, its []*item) {
@@ -75,7 +74,7 @@ func (r *Runner) checkRegion(ctx context.Context, g *errgroup.Group, rs *regionS
 		r.log.Error("references unreadable", zap.String("region", rs.name), zap.String("code", err.Code), zap.String("message", err.Message))
 		msg := fmt.Sprintf("not attempted: the launch templates and scaling configurations of %s could not be read, so none of its images is deleted: %s", rs.name, err.Error())
 		for _, it := range its {
-			r.finish(it, report.NotAttempted, err.Code, msg)
+			r.move(it, stateNotAttempted, err.Code, msg)
 		}
 		r.warn(fmt.Sprintf("%s: could not read what still names its images (%s): its %d selected images were not attempted", rs.name, err.Code, len(its)))
 		return
@@ -93,7 +92,7 @@ func (r *Runner) checkRegion(ctx context.Context, g *errgroup.Group, rs *regionS
 		it.referencedBy = slices.Concat(lts, scs)
 		it.protectedBy = "protect.referenced"
 		r.mu.Unlock()
-		r.finish(it, report.Skipped, code, referencedMessage(lts, scs))
+		r.move(it, stateSkipped, code, referencedMessage(lts, scs))
 	}
 }
 
@@ -317,7 +316,7 @@ func (r *Runner) readFamilies(ctx context.Context, g *errgroup.Group, rs *region
 func (r *Runner) lastInFamily() (map[*item]bool, []string) {
 	removed := map[string]map[string][]*item{} // region -> family -> its images removed
 	for _, it := range r.items {
-		if it.outcome != report.Deleted && it.outcome != report.WouldDelete {
+		if it.state != stateDeleted && it.state != stateWouldDelete {
 			continue
 		}
 		rs := r.regions[it.region]

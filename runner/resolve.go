@@ -44,7 +44,7 @@ func (r *Runner) resolveAll(ctx context.Context, g *errgroup.Group) {
 			}
 			var its []*item
 			for _, id := range reg.ImageIDs {
-				its = append(its, &item{region: reg.ID, id: id, outcome: report.NotAttempted, code: code, message: msg})
+				its = append(its, &item{region: reg.ID, id: id, state: stateNotAttempted, code: code, message: msg})
 			}
 			r.addItems(its)
 		}()
@@ -112,17 +112,17 @@ func (r *Runner) resolve(ctx context.Context, g *errgroup.Group, rs *regionState
 				it.selectedBy = "image_ids"
 			}
 		case v.Kind == policy.Protected:
-			it.outcome, it.message, it.protectedBy = report.Skipped, "protected by "+v.Rule, v.Rule
+			it.state, it.message, it.protectedBy = stateSkipped, "protected by "+v.Rule, v.Rule
 		case v.Kind == policy.Retained:
-			it.outcome, it.message = report.Skipped, "kept by "+v.Rule+": "+v.Reason
+			it.state, it.message = stateSkipped, "kept by "+v.Rule+": "+v.Reason
 			it.protectedBy = v.Rule + ": " + v.Reason
 		case v.Kind == policy.NotOwned && v.Explicit:
-			it.outcome, it.code = report.Skipped, CodeNotOwned
+			it.state, it.code = stateSkipped, CodeNotOwned
 			it.message = "explicit id is not one of the account's own custom images: " + v.Reason
 		case v.Explicit:
-			it.outcome, it.code, it.message = report.Skipped, CodeNotSelectable, "explicit id cannot be selected: "+v.Reason
+			it.state, it.code, it.message = stateSkipped, CodeNotSelectable, "explicit id cannot be selected: "+v.Reason
 		case r.cfg.Only[reg.ID+"/"+img.ID]:
-			it.outcome, it.code, it.message = report.Skipped, CodeNoLongerSelected, "the policy no longer selects it: "+v.Reason
+			it.state, it.code, it.message = stateSkipped, CodeNoLongerSelected, "the policy no longer selects it: "+v.Reason
 		default:
 			continue
 		}
@@ -132,7 +132,7 @@ func (r *Runner) resolve(ctx context.Context, g *errgroup.Group, rs *regionState
 	for _, id := range reg.ImageIDs {
 		if !seen[id] {
 			seen[id] = true
-			its = append(its, &item{region: reg.ID, id: id, outcome: report.Skipped, code: "InvalidImageId.NotFound",
+			its = append(its, &item{region: reg.ID, id: id, state: stateSkipped, code: "InvalidImageId.NotFound",
 				message: "explicit id not found in the region"})
 		}
 	}
@@ -143,14 +143,14 @@ func (r *Runner) resolve(ctx context.Context, g *errgroup.Group, rs *regionState
 			switch {
 			case r.cfg.Only[it.region+"/"+it.id]:
 				kept = append(kept, it)
-			case it.outcome == "" && !r.cfg.OnlyKnown[it.region+"/"+it.id]:
+			case it.state == stateSelected && !r.cfg.OnlyKnown[it.region+"/"+it.id]:
 				outside++ // selected now, and new to the source of Only: never touched
 			}
 		}
 		its = kept
 		for _, id := range only {
 			if !seen[id] {
-				its = append(its, &item{region: reg.ID, id: id, outcome: report.Skipped, code: CodeImageGone,
+				its = append(its, &item{region: reg.ID, id: id, state: stateSkipped, code: CodeImageGone,
 					message: "no longer exists in the region"})
 			}
 		}
@@ -346,9 +346,7 @@ const resolveAttempts = 16
 // (DeleteNotConfirmed); one of unknown result is deleted if gone, failed under its last code
 // if still listed, and failed under CodeDeleteResultUnknown if the lookup itself failed.
 func (r *Runner) confirmDeleted(ctx context.Context, g *errgroup.Group) {
-	its := r.itemsWhere(func(it *item) bool {
-		return it.outcome == report.Deleted || (it.outcome == report.Failed && it.unknown)
-	})
+	its := r.itemsWhere(func(it *item) bool { return it.state == stateDeleted || it.state == stateUnknown })
 	r.eachRegion(its, func(rs *regionState, its []*item) {
 		ids := make([]string, len(its))
 		for i, it := range its {
@@ -366,14 +364,15 @@ func (r *Runner) confirmDeleted(ctx context.Context, g *errgroup.Group) {
 		}
 		for _, it := range its {
 			r.mu.Lock()
-			deleted := it.outcome == report.Deleted
-			it.unknown = false // resolved, one way or the other
+			s, code, msg := it.state, it.code, it.message
 			r.mu.Unlock()
 			switch {
-			case deleted && still[it.id]:
-				r.overrule(it, report.Failed, CodeDeleteNotConfirmed, "DeleteImage answered success but the image is still listed")
-			case !deleted && !still[it.id]:
-				r.overrule(it, report.Deleted, "", "the answers to its real deletes were lost, and the image is gone")
+			case s == stateDeleted && still[it.id]:
+				r.move(it, stateFailed, CodeDeleteNotConfirmed, "DeleteImage answered success but the image is still listed")
+			case s == stateUnknown && still[it.id]:
+				r.move(it, stateFailed, code, msg+"; the image is still there")
+			case s == stateUnknown:
+				r.move(it, stateDeleted, "", "the answers to its real deletes were lost, and the image is gone")
 			}
 		}
 	})

@@ -147,15 +147,13 @@ type item struct {
 	region, id, name string
 	force            bool
 
-	outcome   report.Outcome // "" while open
-	code      string
+	state     state  // changed only by Runner.move once the item is shared
+	code      string // why it is in its state: the service's code or one of ours
 	message   string
 	requestID string
 	attempts  int
 	errors    int  // error answers (not throttles) in the current phase
-	passed    bool // the DryRun passed
-	unknown   bool // a real delete attempt ended without a known result, and no lookup resolved it yet
-	inflight  bool
+	inflight  bool // a request for it is on its way
 
 	createdAt    time.Time        // from the listing; zero when not found
 	family       string           // from the listing
@@ -232,19 +230,19 @@ func (r *Runner) Run(ctx context.Context) (*report.Report, error) {
 	r.journalFlush()
 	r.checkReferences(ctx, g)
 	r.journalFlush()
-	open := r.itemsWhere(isOpen)
+	open := r.itemsIn(stateSelected)
 	r.log.Info("selected", zap.Int("images", len(r.items)), zap.Int("to_check", len(open)))
 
 	r.phase(ctx, g, open, true)
 	r.lookUpDryRunIgnored(outer, g)
 	r.journalFlush()
 	if r.cfg.Command == Plan {
-		if code, msg := r.limitBreach(r.itemsWhere(func(it *item) bool { return it.outcome == report.WouldDelete })); code != "" {
+		if code, msg := r.limitBreach(r.itemsIn(stateWouldDelete)); code != "" {
 			r.warn("apply would abort (" + code + "): " + msg)
 		}
 	}
 	if r.cfg.Command == Apply && ctx.Err() == nil {
-		passed := r.itemsWhere(func(it *item) bool { return isOpen(it) && it.passed })
+		passed := r.itemsIn(statePassed)
 		if r.guard(passed) && r.confirm(ctx, passed) {
 			r.log.Info("deleting", zap.Int("images", len(passed)))
 			r.phase(ctx, g, passed, false)
@@ -280,7 +278,7 @@ func (r *Runner) Report(status string) *report.Report {
 	rep.Images = make([]report.Entry, 0, len(r.items))
 	last, familyWarnings := r.lastInFamily()
 	for _, it := range r.items {
-		e := report.Entry{Region: it.region, ImageID: it.id, Name: it.name, Outcome: it.outcome,
+		e := report.Entry{Region: it.region, ImageID: it.id, Name: it.name, Outcome: it.state.outcome(),
 			Code: it.code, Message: it.message, RequestID: it.requestID, Attempts: it.attempts, SizeGiB: it.size,
 			ReferencedBy: slices.Clone(it.referencedBy), LastInFamily: last[it],
 			Family: it.family, SelectedBy: it.selectedBy, ProtectedBy: it.protectedBy}
@@ -289,13 +287,10 @@ func (r *Runner) Report(status string) *report.Report {
 			e.CreatedAt = &t
 		}
 		switch {
-		case it.outcome == report.Failed && it.unknown:
-			// Its last answer did not say whether the delete took effect, and no lookup told.
-			e.Code, e.Message = CodeDeleteResultUnknown, unknownResultMessage
-		case it.outcome != "":
-		case it.unknown:
-			// Stopped while a real delete of unknown result waited for its retry.
-			e.Outcome, e.Code, e.Message = report.Failed, CodeDeleteResultUnknown, unknownResultMessage
+		case !it.state.open():
+		case it.state == stateUnknown:
+			// No answer said whether its real delete took effect, and no lookup told (yet).
+			e.Outcome, e.Code, e.Message = report.Failed, CodeDeleteResultUnknown, unknownResultMessage+" (last answer: "+it.code+")"
 		case it.inflight:
 			e.Outcome, e.Code, e.Message = report.Failed, CodeInterruptedInFlight, "the process stopped while a request for this image was in flight; its result is unknown"
 		default:
@@ -335,7 +330,7 @@ func (r *Runner) addItems(its []*item) {
 	r.mu.Unlock()
 	r.total.Add(int64(len(its)))
 	for _, it := range its {
-		if it.outcome != "" {
+		if !it.state.open() {
 			r.progress()
 		}
 	}
@@ -361,7 +356,10 @@ func (r *Runner) itemsWhere(keep func(*item) bool) []*item {
 	return out
 }
 
-func isOpen(it *item) bool { return it.outcome == "" }
+// itemsIn returns the items in state s.
+func (r *Runner) itemsIn(s state) []*item {
+	return r.itemsWhere(func(it *item) bool { return it.state == s })
+}
 
 // eachRegion runs fn on every region's share of items, all regions at once, and returns when
 // all have.
@@ -375,32 +373,6 @@ func (r *Runner) eachRegion(items []*item, fn func(rs *regionState, its []*item)
 		wg.Go(func() { fn(r.region(name), its) })
 	}
 	wg.Wait()
-}
-
-// finish gives an item its outcome. Once given, an outcome never changes.
-func (r *Runner) finish(it *item, o report.Outcome, code, msg string) {
-	r.mu.Lock()
-	if it.outcome != "" {
-		r.mu.Unlock()
-		return
-	}
-	it.outcome, it.code, it.message, it.inflight = o, code, msg, false
-	r.journalOutcome(it)
-	r.mu.Unlock()
-	r.progress()
-	r.log.Debug("outcome", zap.String("region", it.region), zap.String("image_id", it.id),
-		zap.String("outcome", string(o)), zap.String("code", code), zap.Int("attempt", it.attempts))
-}
-
-// overrule replaces an outcome already given, for the one case where later evidence beats an
-// answer: an image reported deleted that the service still lists.
-func (r *Runner) overrule(it *item, o report.Outcome, code, msg string) {
-	r.mu.Lock()
-	it.outcome, it.code, it.message = o, code, msg
-	r.journalOutcome(it)
-	r.mu.Unlock()
-	r.log.Warn("outcome overruled", zap.String("region", it.region), zap.String("image_id", it.id),
-		zap.String("outcome", string(o)), zap.String("code", code))
 }
 
 // fatal stops the whole run: no request starts after it but the read-only lookup of the images
@@ -454,7 +426,7 @@ func (r *Runner) guard(passed []*item) bool {
 	r.mu.Unlock()
 	r.log.Error("guard abort", zap.String("code", code), zap.String("reason", msg))
 	for _, it := range passed {
-		r.finish(it, report.NotAttempted, code, msg)
+		r.move(it, stateNotAttempted, code, msg)
 	}
 	return false
 }
@@ -477,7 +449,7 @@ func (r *Runner) confirm(ctx context.Context, passed []*item) bool {
 	r.fault = msg
 	r.mu.Unlock()
 	for _, it := range passed {
-		r.finish(it, report.NotAttempted, CodeNotConfirmed, msg)
+		r.move(it, stateNotAttempted, CodeNotConfirmed, msg)
 	}
 	return false
 }

@@ -49,12 +49,12 @@ func (r *Runner) deletesSnapshots(region string) bool {
 // (SnapshotCreatedDisk), and that one is kept too. A snapshot shared by several of the images is
 // decided once, after all of them.
 func (r *Runner) snapshotPhase(ctx context.Context, g *errgroup.Group) {
-	gone := report.WouldDelete
+	gone := stateWouldDelete
 	if r.cfg.Command == Apply {
-		gone = report.Deleted
+		gone = stateDeleted
 	}
 	its := r.itemsWhere(func(it *item) bool {
-		return it.outcome == gone && len(it.snapshots) > 0 && r.deletesSnapshots(it.region)
+		return it.state == gone && len(it.snapshots) > 0 && r.deletesSnapshots(it.region)
 	})
 	r.eachRegion(its, func(rs *regionState, its []*item) { r.regionSnapshots(ctx, g, rs, its) })
 }
