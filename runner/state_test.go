@@ -33,6 +33,7 @@ func TestTransitions(t *testing.T) {
 		t.Error("an image may be deleted without a DryRun that passed")
 	}
 	// Progress counts each image once, when it first reaches a final state.
+	r = New(Config{})
 	it := &item{state: statePassed}
 	r.move(it, stateUnknown, "InternalError", "")
 	r.move(it, stateDeleted, "", "")
