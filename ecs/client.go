@@ -566,16 +566,17 @@ func ListImages(ctx context.Context, api API, region string, f ListFilter) ([]Im
 }
 
 // DeleteImage implements API. Force is sent as the caller says, never true otherwise.
-func (c *Client) DeleteImage(ctx context.Context, region, imageID string, force, dryRun bool) (Result, error) {
-	rc, release, err := c.acquire(region)
+func (c *Client) DeleteImage(ctx context.Context, in DeleteImageInput) (Result, error) {
+	dryRun := in.DryRun
+	rc, release, err := c.acquire(in.Region)
 	if err != nil {
 		return Result{}, err
 	}
 	defer release()
 	req := &ecsclient.DeleteImageRequest{
-		RegionId: tea.String(region),
-		ImageId:  tea.String(imageID),
-		Force:    tea.Bool(force),
+		RegionId: tea.String(in.Region),
+		ImageId:  tea.String(in.ImageID),
+		Force:    tea.Bool(in.Force),
 	}
 	if dryRun {
 		req.DryRun = tea.Bool(true)

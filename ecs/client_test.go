@@ -104,7 +104,7 @@ func TestSignatureRejections(t *testing.T) {
 		if strings.Contains(e.Error(), tc.secret) || e.RequestID == "" || e.StatusCode < 400 {
 			t.Errorf("%s: %+v", tc.code, e)
 		}
-		_, err = c.DeleteImage(context.Background(), region, "m-1", false, true)
+		_, err = c.DeleteImage(context.Background(), ecs.DeleteImageInput{Region: region, ImageID: "m-1", Force: false, DryRun: true})
 		asErr(t, err, ecs.ClassFailed, tc.code)
 	}
 	if _, ok := srv.Image(region, "m-1"); !ok {
@@ -139,7 +139,7 @@ func TestRefusalsAreBlocked(t *testing.T) {
 	}
 	for id, code := range want {
 		for _, dry := range []bool{true, false} {
-			_, err := c.DeleteImage(context.Background(), region, id, false, dry)
+			_, err := c.DeleteImage(context.Background(), ecs.DeleteImageInput{Region: region, ImageID: id, Force: false, DryRun: dry})
 			e := asErr(t, err, ecs.ClassBlocked, code)
 			if e.StatusCode != 403 || e.RequestID == "" {
 				t.Errorf("%s: %+v", id, e)
@@ -154,7 +154,7 @@ func TestRefusalsAreBlocked(t *testing.T) {
 func TestDryRunNeverChangesState(t *testing.T) {
 	srv, c := start(t, oneRegion(&ecstest.Region{Images: []ecstest.Image{img("m-1")}}), opts())
 	for i := 0; i < 3; i++ {
-		res, err := c.DeleteImage(context.Background(), region, "m-1", false, true)
+		res, err := c.DeleteImage(context.Background(), ecs.DeleteImageInput{Region: region, ImageID: "m-1", Force: false, DryRun: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -170,7 +170,7 @@ func TestDryRunNeverChangesState(t *testing.T) {
 		t.Errorf("call %+v", call)
 	}
 	// The nonce is fresh on every call: three identical dry runs all passed above.
-	res, err := c.DeleteImage(context.Background(), region, "m-1", false, false)
+	res, err := c.DeleteImage(context.Background(), ecs.DeleteImageInput{Region: region, ImageID: "m-1", Force: false, DryRun: false})
 	if err != nil || res.RequestID == "" {
 		t.Fatalf("real delete: %v %+v", err, res)
 	}
@@ -189,15 +189,15 @@ func TestForceOnlyWhenAsked(t *testing.T) {
 	})
 	srv, c := start(t, st, opts())
 	ctx := context.Background()
-	_, err := c.DeleteImage(ctx, region, "m-used", false, false)
+	_, err := c.DeleteImage(ctx, ecs.DeleteImageInput{Region: region, ImageID: "m-used", Force: false, DryRun: false})
 	asErr(t, err, ecs.ClassBlocked, "ImageUsingByInstance")
 	if call := lastCall(t, srv, "DeleteImage"); call.Force || call.Params["Force"] == "true" {
 		t.Fatalf("Force sent unasked: %+v", call.Params)
 	}
-	if _, err := c.DeleteImage(ctx, region, "m-used", true, true); err != nil {
+	if _, err := c.DeleteImage(ctx, ecs.DeleteImageInput{Region: region, ImageID: "m-used", Force: true, DryRun: true}); err != nil {
 		t.Fatalf("forced dry run: %v", err)
 	}
-	if _, err := c.DeleteImage(ctx, region, "m-used", true, false); err != nil {
+	if _, err := c.DeleteImage(ctx, ecs.DeleteImageInput{Region: region, ImageID: "m-used", Force: true, DryRun: false}); err != nil {
 		t.Fatalf("forced delete: %v", err)
 	}
 	if call := lastCall(t, srv, "DeleteImage"); !call.Force || call.Params["Force"] != "true" {
@@ -340,7 +340,7 @@ func TestDryRunIgnoredIsFatal(t *testing.T) {
 	o := opts()
 	o.IgnoreDryRun = true
 	_, c := start(t, oneRegion(&ecstest.Region{Images: []ecstest.Image{img("m-1")}}), o)
-	_, err := c.DeleteImage(context.Background(), region, "m-1", false, true)
+	_, err := c.DeleteImage(context.Background(), ecs.DeleteImageInput{Region: region, ImageID: "m-1", Force: false, DryRun: true})
 	e := asErr(t, err, ecs.ClassDryRunIgnored, ecs.CodeDryRunNotHonoured)
 	if e.RequestID == "" {
 		t.Error("no request id")
@@ -353,7 +353,7 @@ func TestThrottling(t *testing.T) {
 	_, c := start(t, oneRegion(&ecstest.Region{Images: []ecstest.Image{img("m-1")}}), o)
 	codes := map[string]bool{}
 	for i := 0; i < 30; i++ {
-		_, err := c.DeleteImage(context.Background(), region, "m-1", false, true)
+		_, err := c.DeleteImage(context.Background(), ecs.DeleteImageInput{Region: region, ImageID: "m-1", Force: false, DryRun: true})
 		e := asErr(t, err, ecs.ClassRetryable, "")
 		codes[e.Code] = true
 		if strings.HasPrefix(e.Code, "Throttling") || e.StatusCode == 429 {
@@ -405,7 +405,7 @@ func TestDroppedConnectionIsRetryable(t *testing.T) {
 	o := opts()
 	o.Faults = map[string]ecstest.Faults{"DeleteImage": {DropAfterDeleteRatio: 1}}
 	srv, c := start(t, oneRegion(&ecstest.Region{Images: []ecstest.Image{img("m-1")}}), o)
-	_, err := c.DeleteImage(context.Background(), region, "m-1", false, false)
+	_, err := c.DeleteImage(context.Background(), ecs.DeleteImageInput{Region: region, ImageID: "m-1", Force: false, DryRun: false})
 	e := asErr(t, err, ecs.ClassRetryable, ecs.CodeNetworkError)
 	if e.StatusCode != 0 {
 		t.Errorf("%+v", e)
@@ -414,7 +414,7 @@ func TestDroppedConnectionIsRetryable(t *testing.T) {
 		t.Fatal("the emulator should have deleted before dropping")
 	}
 	// The retry the runner makes: the image is gone now.
-	_, err = c.DeleteImage(context.Background(), region, "m-1", false, false)
+	_, err = c.DeleteImage(context.Background(), ecs.DeleteImageInput{Region: region, ImageID: "m-1", Force: false, DryRun: false})
 	asErr(t, err, ecs.ClassNotFound, "InvalidImageId.NotFound")
 }
 
@@ -424,7 +424,7 @@ func TestMissingImage(t *testing.T) {
 		o.MissingImage = mode
 		_, c := start(t, oneRegion(&ecstest.Region{Images: []ecstest.Image{img("m-1")}}), o)
 		for _, dry := range []bool{true, false} {
-			res, err := c.DeleteImage(context.Background(), region, "m-nope", false, dry)
+			res, err := c.DeleteImage(context.Background(), ecs.DeleteImageInput{Region: region, ImageID: "m-nope", Force: false, DryRun: dry})
 			if mode == "error" {
 				if e := asErr(t, err, ecs.ClassNotFound, "InvalidImageId.NotFound"); e.StatusCode != 404 {
 					t.Errorf("%+v", e)
@@ -524,7 +524,7 @@ func TestDeleteSnapshot(t *testing.T) {
 		t.Error("snapshot state")
 	}
 	// The image gone, its snapshot goes too.
-	if _, err := c.DeleteImage(ctx, region, "m-1", false, false); err != nil {
+	if _, err := c.DeleteImage(ctx, ecs.DeleteImageInput{Region: region, ImageID: "m-1", Force: false, DryRun: false}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := c.DeleteSnapshot(ctx, region, "s-img", false); err != nil {
@@ -552,7 +552,7 @@ func TestContextAndTimeouts(t *testing.T) {
 
 	ctx2, cancel2 := context.WithCancel(context.Background())
 	cancel2()
-	_, err = c.DeleteImage(ctx2, region, "m-1", false, true)
+	_, err = c.DeleteImage(ctx2, ecs.DeleteImageInput{Region: region, ImageID: "m-1", Force: false, DryRun: true})
 	if e := asErr(t, err, ecs.ClassFailed, ecs.CodeCanceled); !errors.Is(e, context.Canceled) {
 		t.Errorf("%+v", e)
 	}
@@ -577,7 +577,7 @@ func TestConnectionRefusedIsRetryable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = c.DeleteImage(context.Background(), region, "m-1", false, true)
+	_, err = c.DeleteImage(context.Background(), ecs.DeleteImageInput{Region: region, ImageID: "m-1", Force: false, DryRun: true})
 	asErr(t, err, ecs.ClassRetryable, ecs.CodeNetworkError)
 }
 
@@ -645,7 +645,7 @@ func TestNoCredentialIsFailed(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	_, err = c.DeleteImage(ctx, region, "m-1", false, true)
+	_, err = c.DeleteImage(ctx, ecs.DeleteImageInput{Region: region, ImageID: "m-1", Force: false, DryRun: true})
 	asErr(t, err, ecs.ClassFailed, ecs.CodeInvalidCredentials)
 	if n := len(srv.Calls()); n != 0 {
 		t.Errorf("%d calls reached the server without a credential", n)

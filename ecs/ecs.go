@@ -50,6 +50,16 @@ type Snapshot struct {
 	SizeGiB int
 }
 
+// DeleteImageInput is one DeleteImage request.
+type DeleteImageInput struct {
+	Region, ImageID string
+	// Force sends Force=true: instances created from the image are left without it. Only a
+	// policy that says force: true in so many words sets it.
+	Force bool
+	// DryRun only checks that the image could be deleted; nothing is deleted.
+	DryRun bool
+}
+
 // ListFilter narrows DescribeImages on the server side. Zero fields are not sent. An empty
 // Statuses means the service default, which is Available only.
 type ListFilter struct {
@@ -92,7 +102,7 @@ type API interface {
 	DescribeImagesPage(ctx context.Context, region string, f ListFilter, pageNumber, pageSize int) (ImagePage, error)
 	// DeleteImage deletes one image, or with dryRun only checks that it could be deleted. A dry run
 	// that passes returns a nil error; a dry run the service did not honour returns ClassDryRunIgnored.
-	DeleteImage(ctx context.Context, region, imageID string, force, dryRun bool) (Result, error)
+	DeleteImage(ctx context.Context, in DeleteImageInput) (Result, error)
 	// InstancesUsingImage lists the ids of the instances launched from an image, every page.
 	InstancesUsingImage(ctx context.Context, region, imageID string) ([]string, error)
 	// ImageSharePermission lists the accounts an image is shared with, every page.

@@ -6,7 +6,6 @@ import (
 	"sync"
 
 	"go.uber.org/zap"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/ecs-image-cleanup/ecs-image-cleanup/ecs"
 	"github.com/ecs-image-cleanup/ecs-image-cleanup/report"
@@ -22,7 +21,7 @@ var blockerLookups = map[string]string{
 // lookupBlockers looks up what holds every blocked image whose code has a lookup, all at once
 // under the shared concurrency limit, each call through the region's limiter and retried like
 // any other read.
-func (r *Runner) lookupBlockers(ctx context.Context, g *errgroup.Group) {
+func (r *Runner) lookupBlockers(ctx context.Context) {
 	r.mu.Lock()
 	var todo []*item
 	for _, it := range r.items {
@@ -33,13 +32,13 @@ func (r *Runner) lookupBlockers(ctx context.Context, g *errgroup.Group) {
 	r.mu.Unlock()
 	var wg sync.WaitGroup
 	for _, it := range todo {
-		wg.Go(func() { r.lookupBlocker(ctx, g, it) })
+		wg.Go(func() { r.lookupBlocker(ctx, it) })
 	}
 	wg.Wait()
 }
 
 // lookupBlocker makes one image's lookup and keeps what it found, or why it found nothing.
-func (r *Runner) lookupBlocker(ctx context.Context, g *errgroup.Group, it *item) {
+func (r *Runner) lookupBlocker(ctx context.Context, it *item) {
 	r.mu.Lock()
 	code := it.code
 	r.mu.Unlock()
@@ -52,7 +51,7 @@ func (r *Runner) lookupBlocker(ctx context.Context, g *errgroup.Group, it *item)
 		return
 	}
 	sent := false
-	err := r.call(ctx, g, rs, action, func(reqCtx context.Context) error {
+	err := r.calls.do(ctx, rs, action, r.retry.MaxAttempts, func(reqCtx context.Context) error {
 		// A slot may come free after the region stopped this action: check at the last moment.
 		if r.followUpStopped(it.region, action) != "" {
 			return errNotSent

@@ -6,7 +6,6 @@ import (
 	"sync"
 
 	"go.uber.org/zap"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/ecs-image-cleanup/ecs-image-cleanup/ecs"
 	"github.com/ecs-image-cleanup/ecs-image-cleanup/report"
@@ -28,15 +27,15 @@ type followUp struct {
 // the blocker lookups (when Config.Blockers) and the snapshots of the deleted images (regions with
 // delete_snapshots), both at once under the shared concurrency limit. Neither changes the outcome
 // of any image. Nothing starts once the run is interrupted or stopped on a fatal fault.
-func (r *Runner) followUps(ctx context.Context, g *errgroup.Group) {
+func (r *Runner) followUps(ctx context.Context) {
 	if ctx.Err() != nil {
 		return
 	}
 	var wg sync.WaitGroup
 	if r.cfg.Blockers {
-		wg.Go(func() { r.lookupBlockers(ctx, g) })
+		wg.Go(func() { r.lookupBlockers(ctx) })
 	}
-	wg.Go(func() { r.snapshotPhase(ctx, g) })
+	wg.Go(func() { r.snapshotPhase(ctx) })
 	wg.Wait()
 }
 

@@ -4,8 +4,6 @@ import (
 	"context"
 	"sync"
 
-	"golang.org/x/sync/errgroup"
-
 	"github.com/ecs-image-cleanup/ecs-image-cleanup/report"
 )
 
@@ -17,15 +15,13 @@ import (
 // Logger, Retry and Rate.
 func LookUp(ctx context.Context, cfg Config, ids map[string][]string) report.Lookup {
 	r := New(cfg)
-	g := &errgroup.Group{}
-	g.SetLimit(cfg.Policy.Concurrency)
 	lk := report.Lookup{Exists: map[string]map[string]bool{}, Failed: map[string]string{}}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	for region, list := range ids {
 		rs := r.region(region)
 		wg.Go(func() {
-			found, err := r.lookup(ctx, g, rs, list, max(r.retry.MaxAttempts, resolveAttempts))
+			found, err := r.lookup(ctx, rs, list, max(r.retry.MaxAttempts, resolveAttempts))
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
@@ -40,6 +36,6 @@ func LookUp(ctx context.Context, cfg Config, ids map[string][]string) report.Loo
 		})
 	}
 	wg.Wait()
-	_ = g.Wait()
+	r.calls.wait()
 	return lk
 }

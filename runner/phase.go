@@ -2,26 +2,24 @@ package runner
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"math/rand/v2"
 	"sync"
 	"time"
 
 	"go.uber.org/zap"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/ecs-image-cleanup/ecs-image-cleanup/ecs"
 	"github.com/ecs-image-cleanup/ecs-image-cleanup/report"
 )
 
 // phase sends one DeleteImage (dry or real) for each item until every item has a result for the
-// phase: each region is fed by its own dispatcher, and all of them share the errgroup's limit.
-func (r *Runner) phase(ctx context.Context, g *errgroup.Group, items []*item, dry bool) {
+// phase: each region is fed by its own dispatcher, and all of them share the run's concurrency
+// slots.
+func (r *Runner) phase(ctx context.Context, items []*item, dry bool) {
 	for _, it := range items {
 		it.errors = 0
 	}
-	r.eachRegion(items, func(rs *regionState, its []*item) { r.dispatch(ctx, g, rs, its, dry) })
+	r.eachRegion(items, func(rs *regionState, its []*item) { r.dispatch(ctx, rs, its, dry) })
 }
 
 type answer struct {
@@ -34,7 +32,7 @@ type answer struct {
 }
 
 // dispatch owns one region's items for one phase. A sender takes items from the queue at the
-// region's pace and starts each attempt in the errgroup; the answers come back here, so all
+// region's pace and starts each attempt in a concurrency slot; the answers come back here, so all
 // decisions about an item are taken on this one goroutine, and answers are taken while the
 // sender waits for the pace. A retry waits on a timer, not in a slot of the concurrency limit.
 //
@@ -44,7 +42,7 @@ type answer struct {
 // other request of the region is sent, so such a service can take at most one image a region.
 // A refusal, a not-found or an error proves nothing (a service that ignores DryRun still refuses
 // an image in use), so the next request is a probe too.
-func (r *Runner) dispatch(ctx context.Context, g *errgroup.Group, rs *regionState, items []*item, dry bool) {
+func (r *Runner) dispatch(ctx context.Context, rs *regionState, items []*item, dry bool) {
 	queue := make(chan *item, len(items))
 	answers := make(chan answer, len(items))
 	// probed carries the dispatcher's word on each probe, once its answer is handled: whether
@@ -66,11 +64,11 @@ func (r *Runner) dispatch(ctx context.Context, g *errgroup.Group, rs *regionStat
 			return false
 		}
 		probe := !proven
-		g.Go(func() error {
-			// The slot may have come free after a stop: check once more, at the last moment.
+		return r.calls.start(ctx, func() {
+			// The slot may have come free after the region stopped: check once more.
 			if r.halted(ctx, rs) {
 				answers <- answer{it: it, window: w, notSent: true, probe: probe}
-				return nil
+				return
 			}
 			r.mu.Lock()
 			it.inflight = true
@@ -79,15 +77,13 @@ func (r *Runner) dispatch(ctx context.Context, g *errgroup.Group, rs *regionStat
 			if !dry {
 				r.journalSent("DeleteImage", it.region, it.id)
 			}
-			res, err := r.cfg.API.DeleteImage(reqCtx, it.region, it.id, it.force, dry)
+			res, err := r.cfg.API.DeleteImage(reqCtx, ecs.DeleteImageInput{Region: it.region, ImageID: it.id, Force: it.force, DryRun: dry})
 			a := answer{it: it, window: w, res: res, err: asECSError(err), probe: probe}
 			// Stops are decided here, before the answer even reaches the dispatcher, so that
 			// no other worker sends once the reason to stop is known.
 			r.observe(rs, a)
 			answers <- a
-			return nil
 		})
-		return true
 	}
 	senderDone := make(chan struct{})
 	go func() {
@@ -262,7 +258,7 @@ func (r *Runner) handle(rs *regionState, lim *adaptiveLimiter, a answer, dry boo
 			r.fail(it, e.Code, fmt.Sprintf("%s (after %d attempts)", e.Message, n))
 			return 0, false
 		}
-		return max(e.RetryAfter, r.backoff(n)), true
+		return max(e.RetryAfter, r.calls.backoff(n)), true
 	default:
 		r.fail(it, e.Code, e.Message)
 	}
@@ -309,35 +305,7 @@ func (r *Runner) throttled(rs *regionState, lim *adaptiveLimiter, w uint64, it *
 		r.fail(it, e.Code, msg)
 		return 0, false
 	}
-	return r.throttleDelay(e), true
-}
-
-// throttleDelay is how long a throttled request waits before it queues again for the limiter,
-// which does the slowing down: the service's own hint, if it gave one, and no more than MaxDelay.
-func (r *Runner) throttleDelay(e *ecs.Error) time.Duration {
-	return min(e.RetryAfter, r.retry.MaxDelay)
-}
-
-// backoff is exponential backoff with full jitter: uniform in [0, min(MaxDelay, BaseDelay*2^n)).
-func (r *Runner) backoff(n int) time.Duration {
-	ceil := r.retry.BaseDelay << min(n, 30)
-	if ceil <= 0 || ceil > r.retry.MaxDelay {
-		ceil = r.retry.MaxDelay
-	}
-	return time.Duration(rand.Int64N(int64(ceil)) + 1)
-}
-
-// asECSError gives every error the ecs layer's classification; the client already returns
-// *ecs.Error, and anything else is classified here by the same one function.
-func asECSError(err error) *ecs.Error {
-	if err == nil {
-		return nil
-	}
-	var e *ecs.Error
-	if errors.As(err, &e) {
-		return e
-	}
-	return ecs.Classify(err)
+	return r.calls.throttleDelay(e), true
 }
 
 // dryRunIgnoredMessage is the message of an image that a service ignoring DryRun deleted.
@@ -348,14 +316,14 @@ const dryRunIgnoredMessage = "the service ignored DryRun: it answered a DryRun D
 // CodeDryRunNotHonoured, so that the report counts what the account lost; one still listed stays
 // failed. The run has stopped on the fault, so ctx must be the caller's: an interruption stops
 // the lookup, the fault does not.
-func (r *Runner) lookUpDryRunIgnored(ctx context.Context, g *errgroup.Group) {
+func (r *Runner) lookUpDryRunIgnored(ctx context.Context) {
 	its := r.itemsWhere(func(it *item) bool { return it.state == stateFailed && it.code == CodeDryRunNotHonoured })
 	r.eachRegion(its, func(rs *regionState, its []*item) {
 		ids := make([]string, len(its))
 		for i, it := range its {
 			ids[i] = it.id
 		}
-		found, err := r.lookup(ctx, g, rs, ids, max(r.retry.MaxAttempts, resolveAttempts))
+		found, err := r.lookup(ctx, rs, ids, max(r.retry.MaxAttempts, resolveAttempts))
 		if err != nil {
 			r.warn(fmt.Sprintf("%s: could not look up %d images whose DryRun the service did not honour: %s", rs.name, len(its), err.Error()))
 			return

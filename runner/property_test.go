@@ -432,8 +432,8 @@ func (n noRetryAfter) DescribeImagesPage(ctx context.Context, region string, f e
 	return p, dropRetryAfter(err)
 }
 
-func (n noRetryAfter) DeleteImage(ctx context.Context, region, id string, force, dry bool) (ecs.Result, error) {
-	r, err := n.Client.DeleteImage(ctx, region, id, force, dry)
+func (n noRetryAfter) DeleteImage(ctx context.Context, in ecs.DeleteImageInput) (ecs.Result, error) {
+	r, err := n.Client.DeleteImage(ctx, in)
 	return r, dropRetryAfter(err)
 }
 

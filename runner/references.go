@@ -10,7 +10,6 @@ import (
 	"sync"
 
 	"go.uber.org/zap"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/ecs-image-cleanup/ecs-image-cleanup/ecs"
 )
@@ -50,23 +49,23 @@ type references struct {
 // reads every launch template version and scaling configuration of the region and keeps the
 // images they name; a region whose references cannot be read sends nothing at all, since
 // failing open here is what breaks launches. It also notes the region's image families.
-func (r *Runner) checkReferences(ctx context.Context, g *errgroup.Group) {
-	r.eachRegion(r.itemsIn(stateSelected), func(rs *regionState, its []*item) { r.checkRegion(ctx, g, rs, its) })
+func (r *Runner) checkReferences(ctx context.Context) {
+	r.eachRegion(r.itemsIn(stateSelected), func(rs *regionState, its []*item) { r.checkRegion(ctx, rs, its) })
 }
 
-func (r *Runner) checkRegion(ctx context.Context, g *errgroup.Group, rs *regionState, its []*item) {
+func (r *Runner) checkRegion(ctx context.Context, rs *regionState, its []*item) {
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		r.readFamilies(ctx, g, rs)
+		r.readFamilies(ctx, rs)
 	}()
 	defer wg.Wait()
 	// A region the policy does not name cannot have items; were it to, it is protected.
 	if reg := r.cfg.Policy.Region(rs.name); reg != nil && !reg.ProtectReferenced() {
 		return
 	}
-	refs, err := r.readReferences(ctx, g, rs)
+	refs, err := r.readReferences(ctx, rs)
 	if err != nil {
 		if ctx.Err() != nil {
 			return // interrupted: the phase reports the items as such
@@ -109,7 +108,7 @@ func referencedMessage(lts, scs []string) string {
 
 // readReferences reads every launch template with every version, and every scaling
 // configuration, of a region. The first error stops the rest and is returned.
-func (r *Runner) readReferences(ctx context.Context, g *errgroup.Group, rs *regionState) (*references, *ecs.Error) {
+func (r *Runner) readReferences(ctx context.Context, rs *regionState) (*references, *ecs.Error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	refs := &references{templates: map[string][]string{}, scaling: map[string][]string{}}
@@ -129,7 +128,7 @@ func (r *Runner) readReferences(ctx context.Context, g *errgroup.Group, rs *regi
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
-		templates, err := pageAll(r, ctx, g, rs, "DescribeLaunchTemplates",
+		templates, err := pageAll(r, ctx, rs, "DescribeLaunchTemplates",
 			func(ctx context.Context, page int) ([]ecs.LaunchTemplate, int, error) {
 				p, err := r.cfg.API.DescribeLaunchTemplatesPage(ctx, rs.name, page, ecs.ReferencePageSize)
 				return p.Templates, p.TotalCount, err
@@ -143,7 +142,7 @@ func (r *Runner) readReferences(ctx context.Context, g *errgroup.Group, rs *regi
 			tw.Add(1)
 			go func() {
 				defer tw.Done()
-				versions, err := pageAll(r, ctx, g, rs, "DescribeLaunchTemplateVersions",
+				versions, err := pageAll(r, ctx, rs, "DescribeLaunchTemplateVersions",
 					func(ctx context.Context, page int) ([]ecs.LaunchTemplateVersion, int, error) {
 						p, err := r.cfg.API.DescribeLaunchTemplateVersionsPage(ctx, rs.name, lt.ID, page, ecs.ReferencePageSize)
 						return p.Versions, p.TotalCount, err
@@ -168,7 +167,7 @@ func (r *Runner) readReferences(ctx context.Context, g *errgroup.Group, rs *regi
 	}()
 	go func() {
 		defer wg.Done()
-		configs, err := pageAll(r, ctx, g, rs, "DescribeScalingConfigurations",
+		configs, err := pageAll(r, ctx, rs, "DescribeScalingConfigurations",
 			func(ctx context.Context, page int) ([]ecs.ScalingConfiguration, int, error) {
 				p, err := r.cfg.API.DescribeScalingConfigurationsPage(ctx, rs.name, page, ecs.ReferencePageSize)
 				return p.Configurations, p.TotalCount, err
@@ -204,10 +203,10 @@ func (r *Runner) readReferences(ctx context.Context, g *errgroup.Group, rs *regi
 // page. Entries come back once each, by id. A listing that changed while it was read (fewer
 // entries than its TotalCount: entries shifted between pages) is read again, and after
 // listingReads tries it is an error: a missed entry could be the one that names an image.
-func pageAll[T any](r *Runner, ctx context.Context, g *errgroup.Group, rs *regionState, action string,
+func pageAll[T any](r *Runner, ctx context.Context, rs *regionState, action string,
 	fetch func(ctx context.Context, page int) ([]T, int, error), id func(T) string) ([]T, *ecs.Error) {
 	for try := 1; ; try++ {
-		out, total, err := readPages(r, ctx, g, rs, action, fetch, id)
+		out, total, err := readPages(r, ctx, rs, action, fetch, id)
 		switch {
 		case err != nil:
 			return nil, err
@@ -220,65 +219,27 @@ func pageAll[T any](r *Runner, ctx context.Context, g *errgroup.Group, rs *regio
 	}
 }
 
-// readPages reads a listing once and returns its entries, once each, and the first TotalCount.
-func readPages[T any](r *Runner, ctx context.Context, g *errgroup.Group, rs *regionState, action string,
+// readPages reads a listing once and returns its entries, once each in page order, and the
+// first page's TotalCount.
+func readPages[T any](r *Runner, ctx context.Context, rs *regionState, action string,
 	fetch func(ctx context.Context, page int) ([]T, int, error), id func(T) string) ([]T, int, *ecs.Error) {
-	size := ecs.ReferencePageSize
-	pages := make([][]T, 2, 2+maxReferencePages)
-	var total int
-	if err := r.call(ctx, g, rs, action, func(ctx context.Context) error {
-		var err error
-		pages[1], total, err = fetch(ctx, 1)
-		return err
-	}); err != nil {
+	var mu sync.Mutex
+	pages := map[int][]T{}
+	total, err := r.calls.pages(ctx, rs, action, ecs.ReferencePageSize, maxReferencePages, r.retry.MaxAttempts,
+		func(ctx context.Context, page int) (int, int, error) {
+			entries, total, err := fetch(ctx, page)
+			mu.Lock()
+			pages[page] = entries
+			mu.Unlock()
+			return len(entries), total, err
+		})
+	if err != nil {
 		return nil, 0, err
-	}
-	last := (total + size - 1) / size
-	switch {
-	case last > maxReferencePages:
-		return nil, 0, &ecs.Error{Class: ecs.ClassFailed, Code: ecs.CodeInvalidResponse, Message: fmt.Sprintf("%s counted %d entries, too many to read", action, total)}
-	case total == 0:
-		// No TotalCount: page on, one page after the other, until a short one.
-		for page := 2; len(pages[page-1]) >= size; page++ {
-			if page > maxReferencePages {
-				return nil, 0, &ecs.Error{Class: ecs.ClassFailed, Code: ecs.CodeInvalidResponse, Message: action + " did not end its listing"}
-			}
-			var entries []T
-			if err := r.call(ctx, g, rs, action, func(ctx context.Context) error {
-				var err error
-				entries, _, err = fetch(ctx, page)
-				return err
-			}); err != nil {
-				return nil, 0, err
-			}
-			pages = append(pages, entries)
-		}
-	default:
-		pages = append(pages, make([][]T, max(last-1, 0))...)
-		errs := make([]*ecs.Error, len(pages))
-		var wg sync.WaitGroup
-		for page := 2; page <= last; page++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				errs[page] = r.call(ctx, g, rs, action, func(ctx context.Context) error {
-					var err error
-					pages[page], _, err = fetch(ctx, page)
-					return err
-				})
-			}()
-		}
-		wg.Wait()
-		for _, err := range errs {
-			if err != nil {
-				return nil, 0, err
-			}
-		}
 	}
 	var out []T
 	seen := map[string]bool{}
-	for _, entries := range pages {
-		for _, e := range entries {
+	for page := 1; page <= len(pages); page++ {
+		for _, e := range pages[page] {
 			if k := id(e); !seen[k] {
 				seen[k] = true
 				out = append(out, e)
@@ -291,8 +252,8 @@ func readPages[T any](r *Runner, ctx context.Context, g *errgroup.Group, rs *reg
 // readFamilies notes the image family of each of the region's own Available images: launching
 // by family takes the newest Available image of it. A region whose images cannot be listed gets
 // a warning instead of last_in_family marks.
-func (r *Runner) readFamilies(ctx context.Context, g *errgroup.Group, rs *regionState) {
-	images, err := r.listAll(ctx, g, rs, ecs.ListFilter{OwnerAlias: ecs.OwnerSelf, Statuses: []string{ecs.StatusAvailable}})
+func (r *Runner) readFamilies(ctx context.Context, rs *regionState) {
+	images, err := r.listAll(ctx, rs, ecs.ListFilter{OwnerAlias: ecs.OwnerSelf, Statuses: []string{ecs.StatusAvailable}})
 	if err != nil {
 		if ctx.Err() == nil {
 			r.warn(fmt.Sprintf("%s: image families unknown (%s): last_in_family is not reported for the region", rs.name, err.Code))

@@ -6,10 +6,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"time"
 
 	"go.uber.org/zap"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/ecs-image-cleanup/ecs-image-cleanup/ecs"
 	"github.com/ecs-image-cleanup/ecs-image-cleanup/policy"
@@ -18,14 +16,14 @@ import (
 
 // resolveAll lists every region of the policy and turns the listings into items, all regions at
 // once under the shared concurrency limit.
-func (r *Runner) resolveAll(ctx context.Context, g *errgroup.Group) {
+func (r *Runner) resolveAll(ctx context.Context) {
 	var wg sync.WaitGroup
 	for _, reg := range r.cfg.Policy.Regions {
 		rs := r.region(reg.ID)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			err := r.resolve(ctx, g, rs, reg)
+			err := r.resolve(ctx, rs, reg)
 			if err == nil {
 				return
 			}
@@ -53,10 +51,10 @@ func (r *Runner) resolveAll(ctx context.Context, g *errgroup.Group) {
 }
 
 // resolve lists one region and evaluates the policy over what it found.
-func (r *Runner) resolve(ctx context.Context, g *errgroup.Group, rs *regionState, reg *policy.Region) *ecs.Error {
+func (r *Runner) resolve(ctx context.Context, rs *regionState, reg *policy.Region) *ecs.Error {
 	var images []ecs.Image
 	if reg.Select != nil {
-		listed, err := r.listAll(ctx, g, rs, reg.ListFilter(r.now()))
+		listed, err := r.listAll(ctx, rs, reg.ListFilter(r.now()))
 		if err != nil {
 			return err
 		}
@@ -83,13 +81,13 @@ func (r *Runner) resolve(ctx context.Context, g *errgroup.Group, rs *regionState
 			lookup = append(lookup, id)
 		}
 	}
-	found, err := r.lookup(ctx, g, rs, lookup, r.retry.MaxAttempts)
+	found, err := r.lookup(ctx, rs, lookup, r.retry.MaxAttempts)
 	if err != nil {
 		return err
 	}
 	images = append(images, found...)
 	if r.cfg.Policy.Limits.MaxDeletionPercent > 0 {
-		n, err := r.countOwn(ctx, g, rs)
+		n, err := r.countOwn(ctx, rs)
 		if err != nil {
 			return err
 		}
@@ -182,39 +180,33 @@ func (r *Runner) onlyName() string {
 	return "the images this run is limited to"
 }
 
-// listAll pages through DescribeImages: the first page gives TotalCount, then the other pages are
-// fetched concurrently.
-func (r *Runner) listAll(ctx context.Context, g *errgroup.Group, rs *regionState, f ecs.ListFilter) ([]ecs.Image, *ecs.Error) {
-	var first ecs.ImagePage
-	if err := r.call(ctx, g, rs, "DescribeImages", func(ctx context.Context) error {
-		var err error
-		first, err = r.cfg.API.DescribeImagesPage(ctx, rs.name, f, 1, ecs.PageSize)
-		return err
-	}); err != nil {
-		return nil, err
-	}
-	pages := (first.TotalCount + ecs.PageSize - 1) / ecs.PageSize
-	if pages <= 1 || len(first.Images) < ecs.PageSize {
-		return first.Images, nil
-	}
-	// Each page is copied into its place in one slice as it comes, so that the account's images
-	// are held once, not once in pages and again merged.
-	all := make([]ecs.Image, pages*ecs.PageSize)
-	counts := make([]int, pages+1)
-	counts[1] = copy(all, first.Images)
-	if err := r.callEach(ctx, g, rs, "DescribeImages", pages-1, r.retry.MaxAttempts, func(ctx context.Context, i int) error {
-		p := i + 2
+// listAll reads a whole DescribeImages listing: the first page gives TotalCount, then the other
+// pages come at once. Each page is copied into its place in one slice as it comes, so that the
+// account's images are held once, not once in pages and again merged.
+func (r *Runner) listAll(ctx context.Context, rs *regionState, f ecs.ListFilter) ([]ecs.Image, *ecs.Error) {
+	var all []ecs.Image
+	var counts []int // images on each page, by page number
+	_, err := r.calls.pages(ctx, rs, "DescribeImages", ecs.PageSize, 0, r.retry.MaxAttempts, func(ctx context.Context, p int) (int, int, error) {
 		page, err := r.cfg.API.DescribeImagesPage(ctx, rs.name, f, p, ecs.PageSize)
+		switch {
+		case p == 1:
+			n := max(1, (page.TotalCount+ecs.PageSize-1)/ecs.PageSize)
+			all, counts = make([]ecs.Image, n*ecs.PageSize), make([]int, n+1)
+		case p >= len(counts):
+			// No TotalCount: the pages come one after the other, and the slice grows.
+			all, counts = append(all, make([]ecs.Image, ecs.PageSize)...), append(counts, 0)
+		}
 		counts[p] = copy(all[(p-1)*ecs.PageSize:p*ecs.PageSize], page.Images)
-		return err
-	}); err != nil {
+		return len(page.Images), page.TotalCount, err
+	})
+	if err != nil {
 		return nil, err
 	}
 	// Images created or deleted while paging shift the pages: never count one twice. The
 	// pages are compacted in place, in order.
-	ids := make(map[string]bool, first.TotalCount)
+	ids := make(map[string]bool, len(all))
 	n := 0
-	for p := 1; p <= pages; p++ {
+	for p := 1; p < len(counts); p++ {
 		for _, img := range all[(p-1)*ecs.PageSize : (p-1)*ecs.PageSize+counts[p]] {
 			if !ids[img.ID] {
 				ids[img.ID] = true
@@ -229,10 +221,10 @@ func (r *Runner) listAll(ctx context.Context, g *errgroup.Group, rs *regionState
 
 // lookup finds images by id, 100 a call, whatever their owner and status, each call given up
 // after attempts error answers.
-func (r *Runner) lookup(ctx context.Context, g *errgroup.Group, rs *regionState, ids []string, attempts int) ([]ecs.Image, *ecs.Error) {
+func (r *Runner) lookup(ctx context.Context, rs *regionState, ids []string, attempts int) ([]ecs.Image, *ecs.Error) {
 	n := (len(ids) + ecs.PageSize - 1) / ecs.PageSize
 	pages := make([][]ecs.Image, n)
-	if err := r.callEach(ctx, g, rs, "DescribeImages", n, attempts, func(ctx context.Context, i int) error {
+	if err := r.calls.each(ctx, rs, "DescribeImages", n, attempts, func(ctx context.Context, i int) error {
 		chunk := ids[i*ecs.PageSize : min((i+1)*ecs.PageSize, len(ids))]
 		f := ecs.ListFilter{ImageID: strings.Join(chunk, ","), Statuses: ecs.AllStatuses}
 		page, err := r.cfg.API.DescribeImagesPage(ctx, rs.name, f, 1, ecs.PageSize)
@@ -244,95 +236,15 @@ func (r *Runner) lookup(ctx context.Context, g *errgroup.Group, rs *regionState,
 	return slices.Concat(pages...), nil
 }
 
-// callEach makes n read-only calls of an action at once, fn(ctx, i) for i in [0, n), each under
-// call's concurrency limit, limiter and retries (attempts error answers at most), and returns
-// the first error by index.
-func (r *Runner) callEach(ctx context.Context, g *errgroup.Group, rs *regionState, action string, n, attempts int, fn func(ctx context.Context, i int) error) *ecs.Error {
-	errs := make([]*ecs.Error, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() {
-			errs[i] = r.callN(ctx, g, rs, action, attempts, func(ctx context.Context) error { return fn(ctx, i) })
-		})
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // countOwn counts the region's own custom images in every status, for max_deletion_percent.
-func (r *Runner) countOwn(ctx context.Context, g *errgroup.Group, rs *regionState) (int, *ecs.Error) {
+func (r *Runner) countOwn(ctx context.Context, rs *regionState) (int, *ecs.Error) {
 	var page ecs.ImagePage
-	err := r.call(ctx, g, rs, "DescribeImages", func(ctx context.Context) error {
+	err := r.calls.do(ctx, rs, "DescribeImages", r.retry.MaxAttempts, func(ctx context.Context) error {
 		var err error
 		page, err = r.cfg.API.DescribeImagesPage(ctx, rs.name, ecs.ListFilter{OwnerAlias: ecs.OwnerSelf, Statuses: ecs.AllStatuses}, 1, 1)
 		return err
 	})
 	return page.TotalCount, err
-}
-
-// call runs one read-only call under the shared concurrency limit and the region's limiter,
-// retrying what is retryable up to RetryConfig.MaxAttempts error answers. It waits out a
-// backoff outside the concurrency limit.
-func (r *Runner) call(ctx context.Context, g *errgroup.Group, rs *regionState, action string, fn func(context.Context) error) *ecs.Error {
-	return r.callN(ctx, g, rs, action, r.retry.MaxAttempts, fn)
-}
-
-// callN is call given up after attempts error answers.
-func (r *Runner) callN(ctx context.Context, g *errgroup.Group, rs *regionState, action string, attempts int, fn func(context.Context) error) *ecs.Error {
-	lim := rs.limiters[action]
-	reqCtx := context.WithoutCancel(ctx)
-	var throttledSince time.Time
-	for errorsN := 0; ; {
-		w, err := lim.Wait(ctx)
-		if err != nil {
-			return ecs.Classify(ctx.Err())
-		}
-		done := make(chan *ecs.Error, 1)
-		g.Go(func() error {
-			// The slot may have come free after a stop: no request starts after it.
-			if ctx.Err() != nil {
-				done <- ecs.Classify(ctx.Err())
-				return nil
-			}
-			done <- asECSError(fn(reqCtx))
-			return nil
-		})
-		e := <-done
-		if e == nil || e.Class != ecs.ClassRetryable {
-			lim.Succeeded(w)
-			return e
-		}
-		var delay time.Duration
-		if e.Throttled {
-			lim.Throttled(w)
-			if throttledSince.IsZero() {
-				throttledSince = time.Now()
-			}
-			if time.Since(throttledSince) >= r.retry.ThrottleGiveUp {
-				return e
-			}
-			delay = r.throttleDelay(e)
-		} else {
-			errorsN++
-			if errorsN >= attempts {
-				return e
-			}
-			delay = max(e.RetryAfter, r.backoff(errorsN))
-		}
-		r.log.Debug("retrying", zap.String("region", rs.name), zap.String("action", action), zap.String("code", e.Code), zap.String("message", e.Message), zap.Duration("delay", delay))
-		t := time.NewTimer(delay)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
-			return e
-		}
-	}
 }
 
 // resolveAttempts is the fewest error answers a confirming lookup takes before it gives up:
@@ -345,14 +257,14 @@ const resolveAttempts = 16
 // happen), 100 ids a call: one reported deleted that the service still lists is failed
 // (DeleteNotConfirmed); one of unknown result is deleted if gone, failed under its last code
 // if still listed, and failed under CodeDeleteResultUnknown if the lookup itself failed.
-func (r *Runner) confirmDeleted(ctx context.Context, g *errgroup.Group) {
+func (r *Runner) confirmDeleted(ctx context.Context) {
 	its := r.itemsWhere(func(it *item) bool { return it.state == stateDeleted || it.state == stateUnknown })
 	r.eachRegion(its, func(rs *regionState, its []*item) {
 		ids := make([]string, len(its))
 		for i, it := range its {
 			ids[i] = it.id
 		}
-		found, err := r.lookup(ctx, g, rs, ids, max(r.retry.MaxAttempts, resolveAttempts))
+		found, err := r.lookup(ctx, rs, ids, max(r.retry.MaxAttempts, resolveAttempts))
 		if err != nil {
 			// The unknown ones stay unknown: the report says so (CodeDeleteResultUnknown).
 			r.warn(fmt.Sprintf("%s: could not confirm %d deletions: %s", rs.name, len(its), err.Error()))

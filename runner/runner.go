@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"go.uber.org/zap"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/ecs-image-cleanup/ecs-image-cleanup/ecs"
 	"github.com/ecs-image-cleanup/ecs-image-cleanup/policy"
@@ -138,6 +137,7 @@ type Runner struct {
 	total   atomic.Int64
 	done    atomic.Int64
 	stop    context.CancelFunc // stops the run on a fatal fault
+	calls   *calls             // every request goes through it
 	follow  followUp           // blocker lookups and snapshot deletions; guarded by mu
 }
 
@@ -188,6 +188,11 @@ func New(cfg Config) *Runner {
 	if r.log == nil {
 		r.log = zap.NewNop()
 	}
+	concurrency := 1
+	if cfg.Policy != nil {
+		concurrency = cfg.Policy.Concurrency
+	}
+	r.calls = newCalls(concurrency, r.retry, r.log)
 	if r.now == nil {
 		r.now = time.Now
 	}
@@ -223,18 +228,15 @@ func (r *Runner) Run(ctx context.Context) (*report.Report, error) {
 	defer stop()
 	r.stop = stop
 
-	g := &errgroup.Group{}
-	g.SetLimit(r.cfg.Policy.Concurrency)
-
-	r.resolveAll(ctx, g)
+	r.resolveAll(ctx)
 	r.journalFlush()
-	r.checkReferences(ctx, g)
+	r.checkReferences(ctx)
 	r.journalFlush()
 	open := r.itemsIn(stateSelected)
 	r.log.Info("selected", zap.Int("images", len(r.items)), zap.Int("to_check", len(open)))
 
-	r.phase(ctx, g, open, true)
-	r.lookUpDryRunIgnored(outer, g)
+	r.phase(ctx, open, true)
+	r.lookUpDryRunIgnored(outer)
 	r.journalFlush()
 	if r.cfg.Command == Plan {
 		if code, msg := r.limitBreach(r.itemsIn(stateWouldDelete)); code != "" {
@@ -245,16 +247,16 @@ func (r *Runner) Run(ctx context.Context) (*report.Report, error) {
 		passed := r.itemsIn(statePassed)
 		if r.guard(passed) && r.confirm(ctx, passed) {
 			r.log.Info("deleting", zap.Int("images", len(passed)))
-			r.phase(ctx, g, passed, false)
+			r.phase(ctx, passed, false)
 			r.journalFlush()
 			if ctx.Err() == nil {
-				r.confirmDeleted(ctx, g)
+				r.confirmDeleted(ctx)
 				r.journalFlush()
 			}
 		}
 	}
-	r.followUps(ctx, g)
-	_ = g.Wait() // tasks never return errors; outcomes are results
+	r.followUps(ctx)
+	r.calls.wait()
 	r.journalFlush()
 	status := report.StatusCompleted
 	switch {

@@ -219,7 +219,7 @@ type cancelAfter struct {
 	cancel    context.CancelFunc
 }
 
-func (c *cancelAfter) DeleteImage(ctx context.Context, region, id string, force, dry bool) (ecs.Result, error) {
+func (c *cancelAfter) DeleteImage(ctx context.Context, in ecs.DeleteImageInput) (ecs.Result, error) {
 	if c.cancelled.Load() {
 		c.late.Add(1)
 	}
@@ -228,7 +228,7 @@ func (c *cancelAfter) DeleteImage(ctx context.Context, region, id string, force,
 		c.cancelled.Store(true)
 		c.cancel()
 	}
-	return c.Client.DeleteImage(ctx, region, id, force, dry)
+	return c.Client.DeleteImage(ctx, in)
 }
 
 // TestInterruptedRunMatchesEmulator cancels apply at points of both phases: no request starts

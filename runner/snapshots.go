@@ -8,7 +8,6 @@ import (
 	"sync"
 
 	"go.uber.org/zap"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/ecs-image-cleanup/ecs-image-cleanup/ecs"
 	"github.com/ecs-image-cleanup/ecs-image-cleanup/report"
@@ -48,7 +47,7 @@ func (r *Runner) deletesSnapshots(region string) bool {
 // or gets DeleteSnapshot without Force (apply): the service refuses one that disks were made from
 // (SnapshotCreatedDisk), and that one is kept too. A snapshot shared by several of the images is
 // decided once, after all of them.
-func (r *Runner) snapshotPhase(ctx context.Context, g *errgroup.Group) {
+func (r *Runner) snapshotPhase(ctx context.Context) {
 	gone := stateWouldDelete
 	if r.cfg.Command == Apply {
 		gone = stateDeleted
@@ -56,11 +55,11 @@ func (r *Runner) snapshotPhase(ctx context.Context, g *errgroup.Group) {
 	its := r.itemsWhere(func(it *item) bool {
 		return it.state == gone && len(it.snapshots) > 0 && r.deletesSnapshots(it.region)
 	})
-	r.eachRegion(its, func(rs *regionState, its []*item) { r.regionSnapshots(ctx, g, rs, its) })
+	r.eachRegion(its, func(rs *regionState, its []*item) { r.regionSnapshots(ctx, rs, its) })
 }
 
 // regionSnapshots decides the snapshots of one region's images.
-func (r *Runner) regionSnapshots(ctx context.Context, g *errgroup.Group, rs *regionState, its []*item) {
+func (r *Runner) regionSnapshots(ctx context.Context, rs *regionState, its []*item) {
 	var order []*snapItem
 	owners := map[string][]*item{}
 	r.mu.Lock()
@@ -79,7 +78,7 @@ func (r *Runner) regionSnapshots(ctx context.Context, g *errgroup.Group, rs *reg
 	}
 	r.mu.Unlock()
 
-	listed, err := r.listAll(ctx, g, rs, ecs.ListFilter{OwnerAlias: ecs.OwnerSelf, Statuses: ecs.AllStatuses})
+	listed, err := r.listAll(ctx, rs, ecs.ListFilter{OwnerAlias: ecs.OwnerSelf, Statuses: ecs.AllStatuses})
 	if err != nil {
 		code, msg := err.Code, "not attempted: the region's images could not be listed to see which still use the snapshot: "+err.Error()
 		if ctx.Err() != nil {
@@ -137,7 +136,7 @@ func (r *Runner) regionSnapshots(ctx context.Context, g *errgroup.Group, rs *reg
 		case plan:
 			r.finishSnap(sn, report.WouldDelete, "", "")
 		default:
-			wg.Go(func() { r.deleteSnapshot(ctx, g, rs, sn) })
+			wg.Go(func() { r.deleteSnapshot(ctx, rs, sn) })
 		}
 	}
 	wg.Wait()
@@ -146,7 +145,7 @@ func (r *Runner) regionSnapshots(ctx context.Context, g *errgroup.Group, rs *reg
 // deleteSnapshot sends DeleteSnapshot (never with Force) through the region's limiter under the
 // shared concurrency limit, retrying what is retryable, and records the answer. It sends nothing
 // in plan, nor once the run or the region stopped.
-func (r *Runner) deleteSnapshot(ctx context.Context, g *errgroup.Group, rs *regionState, sn *snapItem) {
+func (r *Runner) deleteSnapshot(ctx context.Context, rs *regionState, sn *snapItem) {
 	const action = "DeleteSnapshot"
 	if r.cfg.Command != Apply {
 		r.finishSnap(sn, report.NotAttempted, "", "not attempted: only apply deletes snapshots")
@@ -158,7 +157,7 @@ func (r *Runner) deleteSnapshot(ctx context.Context, g *errgroup.Group, rs *regi
 		unknown  bool       // an attempt ended without a known result: it may have taken effect
 		attempts int
 	)
-	err := r.call(ctx, g, rs, action, func(reqCtx context.Context) error {
+	err := r.calls.do(ctx, rs, action, r.retry.MaxAttempts, func(reqCtx context.Context) error {
 		// The slot may have come free after a stop: check at the last moment, as dispatch does.
 		if r.halted(ctx, rs) || r.followUpStopped(rs.name, action) != "" {
 			return errNotSent

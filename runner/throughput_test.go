@@ -223,7 +223,7 @@ func (w workload) runBare(tb testing.TB) measured {
 		}
 		for _, dry := range []bool{true, false} {
 			pool(len(all), func(i int) error {
-				_, err := client.DeleteImage(ctx, all[i].region, all[i].id, false, dry)
+				_, err := client.DeleteImage(ctx, ecs.DeleteImageInput{Region: all[i].region, ImageID: all[i].id, Force: false, DryRun: dry})
 				return err
 			})
 		}
