@@ -228,34 +228,11 @@ func (r *Runner) Run(ctx context.Context) (*report.Report, error) {
 	defer stop()
 	r.stop = stop
 
-	r.resolveAll(ctx)
-	r.journalFlush()
-	r.checkReferences(ctx)
-	r.journalFlush()
-	open := r.itemsIn(stateSelected)
-	r.log.Info("selected", zap.Int("images", len(r.items)), zap.Int("to_check", len(open)))
-
-	r.phase(ctx, open, true)
-	r.lookUpDryRunIgnored(outer)
-	r.journalFlush()
-	if r.cfg.Command == Plan {
-		if code, msg := r.limitBreach(r.itemsIn(stateWouldDelete)); code != "" {
-			r.warn("apply would abort (" + code + "): " + msg)
-		}
+	for _, st := range r.steps(outer) {
+		r.log.Debug("phase", zap.String("phase", st.name))
+		st.run(ctx)
+		r.journalFlush()
 	}
-	if r.cfg.Command == Apply && ctx.Err() == nil {
-		passed := r.itemsIn(statePassed)
-		if r.guard(passed) && r.confirm(ctx, passed) {
-			r.log.Info("deleting", zap.Int("images", len(passed)))
-			r.phase(ctx, passed, false)
-			r.journalFlush()
-			if ctx.Err() == nil {
-				r.confirmDeleted(ctx)
-				r.journalFlush()
-			}
-		}
-	}
-	r.followUps(ctx)
 	r.calls.wait()
 	r.journalFlush()
 	status := report.StatusCompleted
@@ -266,6 +243,54 @@ func (r *Runner) Run(ctx context.Context) (*report.Report, error) {
 		status = report.StatusInterrupted
 	}
 	return r.Report(status), nil
+}
+
+// step is one phase of a run: a name for the log and what it does. Each step decides for itself
+// whether it has anything to do: the command, a stop, an earlier step's verdict.
+type step struct {
+	name string
+	run  func(ctx context.Context)
+}
+
+// steps are the run's phases, in order. ctx, given to each, is stopped by a fatal fault; outer
+// is not, for the one read-only lookup that must follow such a fault.
+func (r *Runner) steps(outer context.Context) []step {
+	cleared := false // apply: the guards and the confirmation let the real deletes go
+	return []step{
+		{"list and select", r.resolveAll},
+		{"references", r.checkReferences},
+		{"dry run", func(ctx context.Context) {
+			open := r.itemsIn(stateSelected)
+			r.log.Info("selected", zap.Int("images", len(r.items)), zap.Int("to_check", len(open)))
+			r.phase(ctx, open, true)
+		}},
+		{"what an ignored dry run deleted", func(context.Context) { r.lookUpDryRunIgnored(outer) }},
+		{"guards", func(ctx context.Context) {
+			switch {
+			case r.cfg.Command == Plan:
+				if code, msg := r.limitBreach(r.itemsIn(stateWouldDelete)); code != "" {
+					r.warn("apply would abort (" + code + "): " + msg)
+				}
+			case ctx.Err() == nil:
+				passed := r.itemsIn(statePassed)
+				cleared = r.guard(passed) && r.confirm(ctx, passed)
+			}
+		}},
+		{"delete", func(ctx context.Context) {
+			if cleared {
+				passed := r.itemsIn(statePassed)
+				r.log.Info("deleting", zap.Int("images", len(passed)))
+				r.phase(ctx, passed, false)
+			}
+		}},
+		{"confirm", func(ctx context.Context) {
+			if cleared && ctx.Err() == nil {
+				r.confirmDeleted(ctx)
+			}
+		}},
+		{"follow-ups", r.followUps},
+		{"requests in flight", func(context.Context) { r.calls.wait() }},
+	}
 }
 
 // Report builds the report as things stand. Images still open end not_attempted; one whose
