@@ -414,3 +414,16 @@ func scrub(s string, secrets []string) string {
 	}
 	return s
 }
+
+// IsCredentialCode reports whether a code says the service refused the request's credentials:
+// an unknown or disabled access key, a signature made with the wrong secret, a security token
+// that is missing, malformed, expired or not the key's. Retrying, or another image, cannot get
+// past it.
+func IsCredentialCode(code string) bool {
+	switch code {
+	case "InvalidAccessKeyId.NotFound", "InvalidAccessKeyId", "InvalidAccessKeyId.Inactive",
+		"SignatureDoesNotMatch", "IncompleteSignature", "InvalidCredentials", "MissingSecurityToken":
+		return true
+	}
+	return strings.HasPrefix(code, "InvalidSecurityToken")
+}

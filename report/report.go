@@ -106,6 +106,8 @@ type RegionTotal struct {
 	// Error says why the region could not be processed, such as a listing that failed; its
 	// other regions went on. Empty when it could.
 	Error string `json:"error,omitempty"`
+	// ErrorCode is the service's code (or ours) behind Error, such as InvalidAccessKeyId.NotFound.
+	ErrorCode string `json:"error_code,omitempty"`
 }
 
 // Entry is one selected image's outcome.

@@ -35,7 +35,7 @@ func (r *Runner) resolveAll(ctx context.Context) {
 				code, msg = err.Code, "not attempted: the region's images could not be listed"
 				why := fmt.Sprintf("could not list images: %s", err.Error())
 				r.mu.Lock()
-				rs.err = why
+				rs.err, rs.errCode = why, err.Code
 				rs.stopped, rs.stopOutcome, rs.stopCode, rs.stopMessage = true, report.NotAttempted, err.Code, "not attempted: "+why
 				r.mu.Unlock()
 				r.log.Error("listing failed", zap.String("region", reg.ID), zap.String("code", err.Code), zap.String("message", err.Message))

@@ -179,6 +179,7 @@ type regionState struct {
 	failFast       int
 	throttledSince time.Time
 	err            string            // why the region could not be processed; "" if it could
+	errCode        string            // the code behind err
 	families       map[string]string // image id -> family, of the own Available images; nil if not listed
 }
 
@@ -300,7 +301,8 @@ func (r *Runner) Report(status string) *report.Report {
 	defer r.mu.Unlock()
 	rep := report.New(r.cfg.Command, r.cfg.PolicyPath, r.cfg.PolicyBytes, r.started)
 	for _, name := range r.order {
-		rep.AddRegion(name).Error = r.regions[name].err
+		rt := rep.AddRegion(name)
+		rt.Error, rt.ErrorCode = r.regions[name].err, r.regions[name].errCode
 	}
 	rep.Images = make([]report.Entry, 0, len(r.items))
 	last, familyWarnings := r.lastInFamily()

@@ -493,6 +493,8 @@ func exitCode(rep *report.Report, sig os.Signal) int {
 	switch {
 	case sig != nil:
 		return signalExit(sig)
+	case credentialsRefused(rep):
+		return exitUsage
 	case rep.Status == report.StatusAborted:
 		for _, e := range rep.Images {
 			if e.Code == runner.CodeNotConfirmed {
@@ -509,6 +511,21 @@ func exitCode(rep *report.Report, sig os.Signal) int {
 		}
 	}
 	return exitOK
+}
+
+// credentialsRefused reports whether every region of the run failed because the service refused
+// the credentials, before anything was deleted: a credential error, as the README promises, not
+// a partial run.
+func credentialsRefused(rep *report.Report) bool {
+	if len(rep.Regions) == 0 || rep.Summary.Deleted > 0 {
+		return false
+	}
+	for _, rt := range rep.Regions {
+		if !ecs.IsCredentialCode(rt.ErrorCode) {
+			return false
+		}
+	}
+	return true
 }
 
 // notAttemptedOnError reports whether an error kept images from being attempted, such as a region
