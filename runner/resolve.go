@@ -252,13 +252,13 @@ func (r *Runner) countOwn(ctx context.Context, rs *regionState) (int, *ecs.Error
 // worth more tries than one image's delete.
 const resolveAttempts = 16
 
-// confirmDeleted looks up every image reported deleted, and every failed one whose real delete
-// had an unknown result (a 5xx, a timeout, a dropped connection: none says the delete did not
-// happen), 100 ids a call: one reported deleted that the service still lists is failed
-// (DeleteNotConfirmed); one of unknown result is deleted if gone, failed under its last code
-// if still listed, and failed under CodeDeleteResultUnknown if the lookup itself failed.
-func (r *Runner) confirmDeleted(ctx context.Context) {
-	its := r.itemsWhere(func(it *item) bool { return it.state == stateDeleted || it.state == stateUnknown })
+// confirmDeleted looks up the given images, deleted ones and ones whose real delete had an
+// unknown result (a 5xx, a timeout, a dropped connection: none says the delete did not happen),
+// 100 ids a call: one reported deleted that the service still lists is failed
+// (DeleteNotConfirmed); one of unknown result is deleted if gone and failed under its last code
+// if still listed; if the lookup itself fails, it stays unknown, and the report says
+// CodeDeleteResultUnknown.
+func (r *Runner) confirmDeleted(ctx context.Context, its []*item) {
 	r.eachRegion(its, func(rs *regionState, its []*item) {
 		ids := make([]string, len(its))
 		for i, it := range its {

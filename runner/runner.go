@@ -246,6 +246,9 @@ func (r *Runner) Run(ctx context.Context) (*report.Report, error) {
 	return r.Report(status), nil
 }
 
+// interruptedLookupTimeout bounds the lookup that settles unknown results after an interruption.
+const interruptedLookupTimeout = 30 * time.Second
+
 // step is one phase of a run: a name for the log and what it does. Each step decides for itself
 // whether it has anything to do: the command, a stop, an earlier step's verdict.
 type step struct {
@@ -285,8 +288,17 @@ func (r *Runner) steps(outer context.Context) []step {
 			}
 		}},
 		{"confirm", func(ctx context.Context) {
-			if cleared && ctx.Err() == nil {
-				r.confirmDeleted(ctx)
+			switch {
+			case !cleared:
+			case ctx.Err() == nil:
+				r.confirmDeleted(ctx, r.itemsWhere(func(it *item) bool { return it.state == stateDeleted || it.state == stateUnknown }))
+			case r.faultText() == "":
+				// Interrupted: nothing new is deleted, but a real delete of unknown result is
+				// settled by one read-only lookup, bounded in time, so that the report says what
+				// happened. A second signal ends the process first; then it says unknown.
+				lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), interruptedLookupTimeout)
+				defer cancel()
+				r.confirmDeleted(lctx, r.itemsIn(stateUnknown))
 			}
 		}},
 		{"follow-ups", r.followUps},

@@ -262,3 +262,39 @@ func TestInterruptedRunMatchesEmulator(t *testing.T) {
 		})
 	}
 }
+
+// TestInterruptedUnknownDeletesAreSettled: every real delete takes effect and is answered 500,
+// and the run is interrupted while the retries wait. Nothing more is deleted, but one read-only
+// lookup settles the unknown results: the report says deleted for every image that is gone, and
+// no image is left DeleteResultUnknown.
+func TestInterruptedUnknownDeletesAreSettled(t *testing.T) {
+	st := simpleState(20, "cn-hangzhou")
+	h := newHarness(t, st, ecstest.Options{Faults: map[string]ecstest.Faults{"DeleteImage": {ErrorAfterDeleteRatio: 1}}},
+		simplePolicy(4, "", "cn-hangzhou"))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	api := &cancelAfter{Client: h.client, n: 20 + 6, cancel: cancel} // 20 dry runs, then 6 real deletes
+	cfg := runner.Config{Command: runner.Apply, Policy: h.pol, PolicyBytes: h.data, API: api, Now: func() time.Time { return now },
+		Retry: runner.RetryConfig{BaseDelay: time.Second, MaxDelay: 2 * time.Second}} // the retries wait past the stop
+	rep, err := runner.New(cfg).Run(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkSums(t, rep)
+	if rep.Status != report.StatusInterrupted {
+		t.Fatalf("status %s, want interrupted", rep.Status)
+	}
+	checkAgainstEmulator(t, rep, h.srv, st)
+	if n := rep.ByCode[runner.CodeDeleteResultUnknown]; n != 0 || rep.Summary.Deleted == 0 {
+		t.Errorf("%d images left DeleteResultUnknown, %d deleted: the lookup did not settle them", n, rep.Summary.Deleted)
+	}
+	lookups := 0
+	for _, c := range h.srv.Calls() {
+		if c.Action == "DescribeImages" && c.Params["ImageId"] != "" {
+			lookups++
+		}
+	}
+	if lookups != 1 {
+		t.Errorf("%d lookups after the interruption, want 1", lookups)
+	}
+}
