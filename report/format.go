@@ -41,15 +41,17 @@ func WriteSummary(w io.Writer, r *Report, format string) error {
 // blocked or failed image with what holds it, the snapshots that stayed, and the totals. The
 // json summary format is this struct; the markdown one renders it.
 type Audit struct {
-	Command    string         `json:"command"`
-	Status     string         `json:"status"`
-	StartedAt  time.Time      `json:"started_at"`
-	FinishedAt time.Time      `json:"finished_at"`
-	Policy     PolicyRef      `json:"policy"`
-	Summary    Summary        `json:"summary"`
-	ByCode     map[string]int `json:"by_code"`
-	Fault      string         `json:"fault,omitempty"`
-	Warnings   []string       `json:"warnings,omitempty"`
+	Command    string    `json:"command"`
+	Status     string    `json:"status"`
+	StartedAt  time.Time `json:"started_at"`
+	FinishedAt time.Time `json:"finished_at"`
+	// ConfirmationSeconds is the time spent at apply's prompt, left out of the time it took.
+	ConfirmationSeconds float64        `json:"confirmation_seconds,omitempty"`
+	Policy              PolicyRef      `json:"policy"`
+	Summary             Summary        `json:"summary"`
+	ByCode              map[string]int `json:"by_code"`
+	Fault               string         `json:"fault,omitempty"`
+	Warnings            []string       `json:"warnings,omitempty"`
 	// Regions are in name order.
 	Regions []AuditRegion `json:"regions"`
 }
@@ -92,7 +94,7 @@ type AuditSnapshot struct {
 
 // NewAudit builds the audit view of a report.
 func NewAudit(r *Report) *Audit {
-	a := &Audit{Command: r.Command, Status: r.Status, StartedAt: r.StartedAt, FinishedAt: r.FinishedAt,
+	a := &Audit{Command: r.Command, Status: r.Status, StartedAt: r.StartedAt, FinishedAt: r.FinishedAt, ConfirmationSeconds: r.ConfirmationSeconds,
 		Policy: r.Policy, Summary: r.Summary, ByCode: r.ByCode, Fault: r.Fault, Warnings: r.Warnings, Regions: []AuditRegion{}}
 	if a.ByCode == nil {
 		a.ByCode = map[string]int{}
@@ -165,7 +167,7 @@ func writeMarkdown(w io.Writer, a *Audit) error {
 	if len(sha) > 12 {
 		sha = sha[:12]
 	}
-	took := a.FinishedAt.Sub(a.StartedAt)
+	took := a.FinishedAt.Sub(a.StartedAt) - time.Duration(a.ConfirmationSeconds*float64(time.Second))
 	if took >= time.Second {
 		took = took.Round(time.Second)
 	} else {

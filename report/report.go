@@ -55,6 +55,9 @@ type Report struct {
 	// RetryFrom names the earlier report whose failed and not_attempted images this run was
 	// limited to (--retry-from); empty for a full run.
 	RetryFrom string `json:"retry_from,omitempty"`
+	// ConfirmationSeconds is how long apply waited at the confirmation prompt: left out of the
+	// run's elapsed time and rates, which measure the job, not the person.
+	ConfirmationSeconds float64 `json:"confirmation_seconds,omitempty"`
 	// Plan names the reviewed plan this apply carried out (--plan); empty otherwise.
 	Plan string `json:"plan,omitempty"`
 	// Warnings are findings that did not change any outcome, such as a guard plan would trip.
@@ -196,6 +199,11 @@ func New(command, policyPath string, policy []byte, started time.Time) *Report {
 		Images:        []Entry{},
 		snapSeen:      map[string]bool{},
 	}
+}
+
+// Working is how long the run worked: from its start to its end, the confirmation prompt left out.
+func (r *Report) Working() time.Duration {
+	return r.FinishedAt.Sub(r.StartedAt) - time.Duration(r.ConfirmationSeconds*float64(time.Second))
 }
 
 // AddRegion makes a region appear in the report even when it selected nothing.

@@ -13,7 +13,7 @@ import (
 // blocked or failed images, the snapshots, the space reclaimed, elapsed time and images per
 // second.
 func Summarize(w io.Writer, r *Report) error {
-	elapsed := r.FinishedAt.Sub(r.StartedAt)
+	elapsed := r.Working()
 	rate := 0.0
 	if s := elapsed.Seconds(); s > 0 {
 		rate = float64(r.Summary.Selected) / s

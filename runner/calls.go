@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -22,6 +23,8 @@ type calls struct {
 	running sync.WaitGroup // requests started in the background (start)
 	retry   RetryConfig
 	log     *zap.Logger
+
+	throttled atomic.Int64 // throttling answers, all regions and actions
 }
 
 func newCalls(concurrency int, retry RetryConfig, log *zap.Logger) *calls {
@@ -73,6 +76,7 @@ func (c *calls) do(ctx context.Context, rs *regionState, action string, attempts
 		var delay time.Duration
 		if e.Throttled {
 			lim.Throttled(w)
+			c.throttled.Add(1)
 			if throttledSince.IsZero() {
 				throttledSince = time.Now()
 			}

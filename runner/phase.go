@@ -19,6 +19,7 @@ func (r *Runner) phase(ctx context.Context, items []*item, dry bool) {
 	for _, it := range items {
 		it.errors = 0
 	}
+	r.countPhase(len(items))
 	r.eachRegion(items, func(rs *regionState, its []*item) { r.dispatch(ctx, rs, its, dry) })
 }
 
@@ -110,6 +111,7 @@ func (r *Runner) dispatch(ctx context.Context, rs *regionState, items []*item, d
 		if a.notSent {
 			r.stopped(ctx, rs, a.it) // halted, so it finishes the item
 			pending--
+			r.advancePhase()
 			if a.probe {
 				probed <- false
 			}
@@ -121,6 +123,7 @@ func (r *Runner) dispatch(ctx context.Context, rs *regionState, items []*item, d
 		}
 		if !retry {
 			pending--
+			r.advancePhase()
 			continue
 		}
 		timers.Add(1)
@@ -289,6 +292,7 @@ func (r *Runner) stateOf(it *item) state {
 // for a backoff of its own.
 func (r *Runner) throttled(rs *regionState, lim *adaptiveLimiter, w uint64, it *item, e *ecs.Error) (time.Duration, bool) {
 	lim.Throttled(w)
+	r.calls.throttled.Add(1)
 	now := time.Now()
 	r.mu.Lock()
 	if rs.throttledSince.IsZero() {

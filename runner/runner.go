@@ -61,8 +61,9 @@ type Config struct {
 	// Confirm is asked on apply, after the DryRun phase and before any real delete, with the
 	// number of images that would be deleted per region. False aborts the run; nil proceeds.
 	Confirm func(perRegion map[string]int) bool
-	// Progress, when set, is called as images reach their outcome.
-	Progress func(done, total int)
+	// Progress, when set, is called at every change of phase and as the images of the dry run
+	// and delete phases are answered. It must not block.
+	Progress func(Progress)
 	// Only, when not nil, limits the run to these images ("region/image_id"), such as those an
 	// earlier report left failed or not_attempted. Each is still checked against the policy and
 	// the service as usual; an image the policy no longer selects is left alone.
@@ -134,11 +135,13 @@ type Runner struct {
 	fault   string
 	warns   []string
 	started time.Time
+	waited  time.Duration // at the confirmation prompt
 	total   atomic.Int64
 	done    atomic.Int64
 	stop    context.CancelFunc // stops the run on a fatal fault
 	calls   *calls             // every request goes through it
-	follow  followUp           // blocker lookups and snapshot deletions; guarded by mu
+	prog    phaseProgress
+	follow  followUp // blocker lookups and snapshot deletions; guarded by mu
 }
 
 // item is one selected image and what became of it. Fields after the first block are guarded by
@@ -231,6 +234,7 @@ func (r *Runner) Run(ctx context.Context) (*report.Report, error) {
 
 	for _, st := range r.steps(outer) {
 		r.log.Debug("phase", zap.String("phase", st.name))
+		r.startPhase(st.name)
 		st.run(ctx)
 		r.journalFlush()
 	}
@@ -341,6 +345,7 @@ func (r *Runner) Report(status string) *report.Report {
 		rep.Add(e)
 	}
 	rep.Fault = r.fault
+	rep.ConfirmationSeconds = r.waited.Seconds()
 	rep.Warnings = slices.Concat(r.warns, familyWarnings)
 	rep.Finish(status, r.now())
 	return rep
@@ -377,12 +382,8 @@ func (r *Runner) addItems(its []*item) {
 	}
 }
 
-func (r *Runner) progress() {
-	d := r.done.Add(1)
-	if r.cfg.Progress != nil {
-		r.cfg.Progress(int(d), int(r.total.Load()))
-	}
-}
+// progress counts an image that reached its outcome.
+func (r *Runner) progress() { r.done.Add(1) }
 
 // itemsWhere returns the items keep holds for, read under the lock.
 func (r *Runner) itemsWhere(keep func(*item) bool) []*item {
@@ -479,7 +480,13 @@ func (r *Runner) confirm(ctx context.Context, passed []*item) bool {
 	if r.cfg.Confirm == nil || len(passed) == 0 {
 		return true
 	}
-	if r.cfg.Confirm(countByRegion(passed)) {
+	asked := time.Now()
+	yes := r.cfg.Confirm(countByRegion(passed))
+	r.prog.prompt.Add(int64(time.Since(asked)))
+	r.mu.Lock()
+	r.waited = time.Since(asked)
+	r.mu.Unlock()
+	if yes {
 		return ctx.Err() == nil
 	}
 	if ctx.Err() != nil {

@@ -3,7 +3,9 @@ package runner_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -296,5 +298,42 @@ func TestInterruptedUnknownDeletesAreSettled(t *testing.T) {
 	}
 	if lookups != 1 {
 		t.Errorf("%d lookups after the interruption, want 1", lookups)
+	}
+}
+
+// TestProgressPhasesAndPrompt: progress names each phase in order, counts the images of the dry
+// run and delete phases, and the time at the confirmation prompt is left out of the run's time.
+func TestProgressPhasesAndPrompt(t *testing.T) {
+	st := simpleState(12, "cn-hangzhou")
+	h := newHarness(t, st, ecstest.Options{}, simplePolicy(4, "", "cn-hangzhou"))
+	var mu sync.Mutex
+	var phases []string
+	last := map[string]runner.Progress{}
+	const wait = 300 * time.Millisecond
+	rep := h.run(t, runner.Apply, func(c *runner.Config) {
+		c.Progress = func(p runner.Progress) {
+			mu.Lock()
+			defer mu.Unlock()
+			if len(phases) == 0 || phases[len(phases)-1] != p.Phase {
+				phases = append(phases, p.Phase)
+			}
+			last[p.Phase] = p
+		}
+		c.Confirm = func(map[string]int) bool { time.Sleep(wait); return true }
+	})
+	want := []string{"list and select", "references", "dry run", "what an ignored dry run deleted", "guards", "delete", "confirm", "follow-ups", "requests in flight"}
+	if !slices.Equal(phases, want) {
+		t.Errorf("phases %q, want %q", phases, want)
+	}
+	for _, ph := range []string{"dry run", "delete"} {
+		if p := last[ph]; p.Total != 12 || p.Done != 12 {
+			t.Errorf("%s: last progress %d/%d, want 12/12", ph, p.Done, p.Total)
+		}
+	}
+	if rep.ConfirmationSeconds < wait.Seconds() {
+		t.Errorf("confirmation_seconds %.3f, want at least %.1f", rep.ConfirmationSeconds, wait.Seconds())
+	}
+	if took := rep.FinishedAt.Sub(rep.StartedAt); rep.Working() != took-time.Duration(rep.ConfirmationSeconds*float64(time.Second)) {
+		t.Errorf("working %v of %v", rep.Working(), took)
 	}
 }

@@ -300,8 +300,8 @@ func TestSnapshotsOfAnInterruptedRun(t *testing.T) {
 	defer cancel()
 	cfg := runner.Config{Command: runner.Apply, Policy: h.pol, PolicyBytes: h.data, API: h.client, Blockers: true,
 		Now: func() time.Time { return now }, Retry: runner.RetryConfig{BaseDelay: time.Millisecond, MaxDelay: 20 * time.Millisecond},
-		Progress: func(done, total int) {
-			if done == total {
+		Progress: func(p runner.Progress) {
+			if p.Phase == "delete" && p.Total > 0 && p.Done == p.Total {
 				cancel()
 			}
 		}}
@@ -357,8 +357,8 @@ func TestSnapshotsLeftWhenDeletionsCannotBeConfirmed(t *testing.T) {
 	}}}}
 	h := newHarness(t, st, ecstest.Options{}, snapPolicy)
 	rep := h.run(t, runner.Apply, func(c *runner.Config) {
-		c.Progress = func(done, total int) {
-			if done == total {
+		c.Progress = func(p runner.Progress) {
+			if p.Phase == "delete" && p.Total > 0 && p.Done == p.Total {
 				h.srv.SetDeny("cn-hangzhou/DescribeImages", "Forbidden.RAM")
 			}
 		}

@@ -19,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -117,6 +118,9 @@ func parseJobFlags(command string, args []string, stdout, stderr io.Writer) (*jo
 	return f, nil
 }
 
+// progressInterval is how often a run without a terminal logs its progress.
+const progressInterval = 10 * time.Second
+
 // Bounds of the numeric flags: a rate below minMaxRate would leave the job waiting for hours
 // between two requests, and a request timeout beyond maxRequestTimeout is a hang, not patience.
 const (
@@ -175,7 +179,13 @@ func cmdJob(ctx context.Context, command string, args []string, stdout, stderr i
 		fmt.Fprintf(stderr, "ecs-image-cleanup %s: %v\n", command, err)
 		return exitUsage
 	}
-	log, err := newLogger(f.logLevel, f.logFormat, stderr)
+	var status *statusLine
+	logOut := stderr
+	if tty.stderrTerminal() {
+		status = &statusLine{w: stderr}
+		logOut = status
+	}
+	log, err := newLogger(f.logLevel, f.logFormat, logOut)
 	if err != nil {
 		fmt.Fprintf(stderr, "ecs-image-cleanup %s: %v\n", command, err)
 		return exitUsage
@@ -256,6 +266,7 @@ func cmdJob(ctx context.Context, command string, args []string, stdout, stderr i
 		reportPath: f.report, reportOut: reportOut, yes: f.yes, maxRate: f.maxRate, log: log, only: only, onlyKnown: onlyKnown, onlyFrom: onlyFrom,
 		retryFrom: f.retryFrom, plan: f.plan,
 		format: f.format, summaryPath: f.summary, summaryOut: summaryOut, blockers: f.blockers, journal: jnl, journalPath: journalPath,
+		status: status,
 	}, stdout, stderr)
 }
 
@@ -346,6 +357,7 @@ type job struct {
 	summaryOut  *files.Output   // checked; nil: made from summaryPath when the job runs
 	blockers    bool            // look up what holds blocked images
 	journal     *report.Journal // nil: none
+	status      *statusLine     // the progress line on a terminal; nil: progress events in the log
 	journalPath string
 }
 
@@ -368,10 +380,23 @@ func execute(ctx context.Context, j job, stdout, stderr io.Writer) int {
 		cfg.Journal = j.journal
 	}
 	if j.command == runner.Apply && !j.yes {
-		cfg.Confirm = func(perRegion map[string]int) bool { return askConfirmation(ctx, perRegion, stderr) }
+		cfg.Confirm = func(perRegion map[string]int) bool {
+			j.status.clear()
+			return askConfirmation(ctx, perRegion, stderr)
+		}
 	}
-	if tty.stderrTerminal() {
-		cfg.Progress = progressLine(stderr)
+	var running atomic.Pointer[runner.Runner]
+	if j.status != nil {
+		cfg.Progress = j.status.update
+	} else {
+		onProgress, stop := progressEvents(j.log, progressInterval, func() runner.Progress {
+			if r := running.Load(); r != nil {
+				return r.Progress()
+			}
+			return runner.Progress{}
+		})
+		defer stop()
+		cfg.Progress = onProgress
 	}
 	if j.reportOut == nil || (j.summaryOut == nil && j.summaryPath != "") {
 		reportOut, summaryOut, err := checkOutputs(&jobFlags{report: j.reportPath, summary: j.summaryPath, policy: j.policyPath}, stdout)
@@ -384,6 +409,7 @@ func execute(ctx context.Context, j job, stdout, stderr io.Writer) int {
 		j.reportOut, j.summaryOut = reportOut, summaryOut
 	}
 	r := runner.New(cfg)
+	running.Store(r)
 	var writeMu sync.Mutex
 	// writeReport writes the report and then, the record being safe, closes and removes the
 	// journal; if the report cannot be written, the journal stays, and says where to go next.
@@ -454,9 +480,7 @@ func execute(ctx context.Context, j job, stdout, stderr io.Writer) int {
 		_ = report.WriteSummary(stderr, rep, j.format)
 		return exitFailed
 	}
-	if cfg.Progress != nil {
-		fmt.Fprintln(stderr)
-	}
+	j.status.clear()
 	if err := writeSummary(rep); err != nil {
 		return exitFailed
 	}
@@ -568,20 +592,6 @@ func askConfirmation(ctx context.Context, perRegion map[string]int, stderr io.Wr
 	case <-ctx.Done():
 		fmt.Fprintln(stderr)
 		return false
-	}
-}
-
-// progressLine redraws one line on the terminal, at most five times a second.
-func progressLine(w io.Writer) func(done, total int) {
-	var mu sync.Mutex
-	var last time.Time
-	return func(done, total int) {
-		mu.Lock()
-		defer mu.Unlock()
-		if now := time.Now(); now.Sub(last) >= 200*time.Millisecond || done == total {
-			last = now
-			fmt.Fprintf(w, "\r%d/%d images", done, total)
-		}
 	}
 }
 
