@@ -6,6 +6,7 @@
 package runner
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -60,8 +61,9 @@ type Config struct {
 	Retry       RetryConfig
 	Rate        RateConfig
 	// Confirm is asked on apply, after the DryRun phase and before any real delete, with the
-	// number of images that would be deleted per region. False aborts the run; nil proceeds.
-	Confirm func(perRegion map[string]int) bool
+	// images that would be deleted (those whose DryRun passed, outcome would_delete, by region and
+	// id), so that a person can read what they agree to. False aborts the run; nil proceeds.
+	Confirm func(toDelete []report.Entry) bool
 	// Progress, when set, is called as images reach their outcome.
 	Progress func(done, total int)
 	// Only, when not nil, limits the run to these images ("region/image_id"), such as those an
@@ -466,7 +468,22 @@ func (r *Runner) confirm(ctx context.Context, passed []*item) bool {
 	if r.cfg.Confirm == nil || len(passed) == 0 {
 		return true
 	}
-	if r.cfg.Confirm(countByRegion(passed)) {
+	toDelete := make([]report.Entry, 0, len(passed))
+	r.mu.Lock()
+	for _, it := range passed {
+		e := report.Entry{Region: it.region, ImageID: it.id, Name: it.name, Outcome: report.WouldDelete, Attempts: it.attempts,
+			SizeGiB: it.size, Family: it.family, SelectedBy: it.selectedBy}
+		if !it.createdAt.IsZero() {
+			t := it.createdAt.UTC()
+			e.CreatedAt = &t
+		}
+		toDelete = append(toDelete, e)
+	}
+	r.mu.Unlock()
+	slices.SortFunc(toDelete, func(a, b report.Entry) int {
+		return cmp.Or(cmp.Compare(a.Region, b.Region), cmp.Compare(a.ImageID, b.ImageID))
+	})
+	if r.cfg.Confirm(toDelete) {
 		return ctx.Err() == nil
 	}
 	if ctx.Err() != nil {
