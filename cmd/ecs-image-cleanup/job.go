@@ -376,7 +376,12 @@ func execute(ctx context.Context, j job, stdout, stderr io.Writer) int {
 		cfg.Journal = j.journal
 	}
 	if j.command == runner.Apply && !j.yes {
-		cfg.Confirm = func(toDelete []report.Entry) bool { return askConfirmation(ctx, toDelete, stderr, j.color) }
+		cfg.Confirm = func(toDelete []report.Entry) bool {
+			if cfg.Progress != nil {
+				fmt.Fprintln(stderr) // end the progress line: the list starts on a line of its own
+			}
+			return askConfirmation(ctx, toDelete, stderr, j.color)
+		}
 	}
 	if tty.stderrTerminal() {
 		cfg.Progress = progressLine(stderr)
