@@ -21,12 +21,19 @@ const (
 // Formats lists the summary formats, the default first.
 var Formats = []string{FormatText, FormatMarkdown, FormatJSON}
 
-// WriteSummary writes the summary of a report in one of Formats: text is the short summary of
-// Summarize; markdown is the audit, ready to paste into a ticket; json is the audit's data.
+// WriteSummary writes the summary of a report in one of Formats, without color: see
+// WriteSummaryWith.
 func WriteSummary(w io.Writer, r *Report, format string) error {
+	return WriteSummaryWith(w, r, format, Options{})
+}
+
+// WriteSummaryWith writes the summary of a report in one of Formats: text is the summary of
+// SummarizeWith, colored as o says; markdown is the audit, ready to paste into a ticket; json is
+// the audit's data. Only text is ever colored.
+func WriteSummaryWith(w io.Writer, r *Report, format string, o Options) error {
 	switch format {
 	case FormatText, "":
-		return Summarize(w, r)
+		return SummarizeWith(w, r, o)
 	case FormatMarkdown:
 		return writeMarkdown(w, NewAudit(r))
 	case FormatJSON:
@@ -37,9 +44,9 @@ func WriteSummary(w io.Writer, r *Report, format string) error {
 	return fmt.Errorf("unknown summary format %q (want %s)", format, strings.Join(Formats, ", "))
 }
 
-// Audit is the report seen from the images that did not go as asked: per region, per code, each
-// blocked or failed image with what holds it, the snapshots that stayed, and the totals. The
-// json summary format is this struct; the markdown one renders it.
+// Audit is the report seen by a reviewer: per region the images deleted (or to be) and those
+// kept, and, per code, each blocked or failed image with what holds it, the snapshots that
+// stayed, and the totals. The json summary format is this struct; the markdown one renders it.
 type Audit struct {
 	Command    string    `json:"command"`
 	Status     string    `json:"status"`
@@ -63,6 +70,11 @@ type AuditRegion struct {
 	ByCode  map[string]int `json:"by_code"`
 	// Error says why the region could not be processed (RegionTotal.Error); empty when it could.
 	Error string `json:"error,omitempty"`
+	// Deletions are the region's images deleted (in plan, that would be: would_delete, and
+	// deleted only where an endpoint ignored DryRun), by id.
+	Deletions []AuditListed `json:"deletions"`
+	// Kept are the region's skipped images, by id, each with why it stays.
+	Kept []AuditListed `json:"kept"`
 	// Codes are the region's blocked then failed images by code, the most frequent code first.
 	Codes []AuditCode `json:"codes"`
 	// Snapshots are the snapshots that were not deleted (kept, failed, skipped, not attempted),
@@ -86,6 +98,24 @@ type AuditImage struct {
 	Blockers *Blockers `json:"blockers,omitempty"`
 }
 
+// AuditListed is one image deleted, to be deleted or kept, with what a reviewer needs.
+type AuditListed struct {
+	ImageID string  `json:"image_id"`
+	Name    string  `json:"name"`
+	Outcome Outcome `json:"outcome"`
+	// CreatedAt is the image's creation time; Age is how long before the run started that was,
+	// as the text summary shows it ("93d").
+	CreatedAt    *time.Time `json:"created_at,omitempty"`
+	Age          string     `json:"age"`
+	SizeGiB      int        `json:"size_gib"`
+	Family       string     `json:"family,omitempty"`
+	SelectedBy   string     `json:"selected_by,omitempty"`
+	LastInFamily bool       `json:"last_in_family,omitempty"`
+	// Reason says why a kept image stays (KeptReason); empty for a deletion.
+	Reason       string   `json:"reason,omitempty"`
+	ReferencedBy []string `json:"referenced_by,omitempty"`
+}
+
 // AuditSnapshot is one snapshot that stayed, with the images it belonged to.
 type AuditSnapshot struct {
 	SnapshotEntry
@@ -101,7 +131,8 @@ func NewAudit(r *Report) *Audit {
 	}
 	for _, name := range slices.Sorted(maps.Keys(r.Regions)) {
 		rt := r.Regions[name]
-		ar := AuditRegion{Region: name, Summary: rt.Summary, ByCode: rt.ByCode, Error: rt.Error, Codes: []AuditCode{}, Snapshots: []AuditSnapshot{}}
+		ar := AuditRegion{Region: name, Summary: rt.Summary, ByCode: rt.ByCode, Error: rt.Error, Codes: []AuditCode{}, Snapshots: []AuditSnapshot{},
+			Deletions: []AuditListed{}, Kept: []AuditListed{}}
 		if ar.ByCode == nil {
 			ar.ByCode = map[string]int{}
 		}
@@ -110,6 +141,17 @@ func NewAudit(r *Report) *Audit {
 		for _, e := range r.Images {
 			if e.Region != name {
 				continue
+			}
+			if listed(e.Outcome) {
+				l := AuditListed{ImageID: e.ImageID, Name: e.Name, Outcome: e.Outcome, CreatedAt: e.CreatedAt,
+					Age: Age(e.CreatedAt, r.StartedAt), SizeGiB: e.SizeGiB, Family: e.Family, SelectedBy: e.SelectedBy,
+					LastInFamily: e.LastInFamily}
+				if e.Outcome == Skipped {
+					l.Reason, l.ReferencedBy = KeptReason(e), e.ReferencedBy
+					ar.Kept = append(ar.Kept, l)
+				} else {
+					ar.Deletions = append(ar.Deletions, l)
+				}
 			}
 			if e.Outcome == Blocked || e.Outcome == Failed {
 				c := codes[e.Outcome][e.Code]
@@ -151,6 +193,12 @@ func NewAudit(r *Report) *Audit {
 				ar.Codes = append(ar.Codes, *c)
 			}
 		}
+		byID := func(x, y AuditListed) int { return cmp.Compare(x.ImageID, y.ImageID) }
+		slices.SortStableFunc(ar.Deletions, func(x, y AuditListed) int {
+			// deleted before would_delete, as the lists are shown
+			return cmp.Or(cmp.Compare(slices.Index(listOrder, x.Outcome), slices.Index(listOrder, y.Outcome)), byID(x, y))
+		})
+		slices.SortFunc(ar.Kept, byID)
 		for _, id := range slices.Sorted(maps.Keys(snaps)) {
 			ar.Snapshots = append(ar.Snapshots, *snaps[id])
 		}
@@ -211,10 +259,12 @@ func writeMarkdown(w io.Writer, a *Audit) error {
 		b.WriteString("\nA plan cannot see disks created from a snapshot: apply keeps those snapshots (SnapshotCreatedDisk).\n")
 	}
 	for _, ar := range a.Regions {
-		if len(ar.Codes) == 0 && len(ar.Snapshots) == 0 {
+		if len(ar.Codes) == 0 && len(ar.Snapshots) == 0 && len(ar.Deletions) == 0 && len(ar.Kept) == 0 {
 			continue
 		}
 		fmt.Fprintf(&b, "\n### %s\n", ar.Region)
+		mdList(&b, ar.Deletions, false)
+		mdList(&b, ar.Kept, true)
 		for _, c := range ar.Codes {
 			fmt.Fprintf(&b, "\n#### %s: %d %s\n\n", mdText(c.Code), len(c.Images), c.Outcome)
 			if c.Remediation != "" {
@@ -246,6 +296,39 @@ func writeMarkdown(w io.Writer, a *Audit) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// mdList renders a region's deletions or kept images, one table per outcome, every image.
+func mdList(b *strings.Builder, list []AuditListed, kept bool) {
+	for _, o := range listOrder {
+		var rows []AuditListed
+		for _, l := range list {
+			if l.Outcome == o {
+				rows = append(rows, l)
+			}
+		}
+		if len(rows) == 0 {
+			continue
+		}
+		heading := listHeading(o, len(rows))
+		fmt.Fprintf(b, "\n#### %s%s\n\n", strings.ToUpper(heading[:1]), heading[1:])
+		if kept {
+			b.WriteString("| image | name | age | GiB | family | why |\n|---|---|--:|--:|---|---|\n")
+		} else {
+			b.WriteString("| image | name | age | GiB | family |\n|---|---|--:|--:|---|\n")
+		}
+		for _, l := range rows {
+			family := mdText(l.Family)
+			if family == "" {
+				family = "-"
+			}
+			fmt.Fprintf(b, "| `%s` | %s | %s | %d | %s |", mdCode(l.ImageID), mdText(l.Name), l.Age, l.SizeGiB, family)
+			if kept {
+				fmt.Fprintf(b, " %s |", mdText(l.Reason))
+			}
+			b.WriteString("\n")
+		}
+	}
 }
 
 // mdBlockers is the blockers cell of a blocked image.

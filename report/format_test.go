@@ -10,9 +10,12 @@ import (
 
 // auditSample is a report with every kind of finding the audit formats render: blockers of each
 // kind (found, published to all, a failed lookup, none needed), failed images, snapshots deleted,
-// kept, shared by two images and not attempted, and a name that would break a markdown table.
+// kept, shared by two images and not attempted, a name that would break a markdown table, and
+// images kept by protection, keep_latest and a reference.
 func auditSample(command string) *Report {
 	start := time.Date(2026, 11, 28, 3, 0, 0, 0, time.UTC)
+	ago := func(d time.Duration) *time.Time { t := start.Add(-d); return &t }
+	const day = 24 * time.Hour
 	r := New(command, "policy.yaml", []byte("version: 1\n"), start)
 	gone := Deleted
 	if command == "plan" {
@@ -20,11 +23,13 @@ func auditSample(command string) *Report {
 	}
 	r.AddRegion("eu-central-1")
 	r.Add(Entry{Region: "cn-hangzhou", ImageID: "m-del1", Name: "ci-1", Outcome: gone, Attempts: 2, SizeGiB: 40,
+		CreatedAt: ago(93*day + 5*time.Hour), Family: "ci", SelectedBy: "select",
 		Snapshots: []SnapshotEntry{
 			{SnapshotID: "s-sys1", SizeGiB: 40, Outcome: gone, Attempts: 1},
 			{SnapshotID: "s-shared", SizeGiB: 100, Outcome: gone, Attempts: 1},
 		}})
 	r.Add(Entry{Region: "cn-hangzhou", ImageID: "m-del2", Name: "ci-2", Outcome: gone, Attempts: 2, SizeGiB: 20,
+		CreatedAt: ago(31 * day), Family: "ci", SelectedBy: "image_ids",
 		Snapshots: []SnapshotEntry{
 			{SnapshotID: "s-shared", SizeGiB: 100, Outcome: gone, Attempts: 1},
 			{SnapshotID: "s-kept", SizeGiB: 20, Outcome: Kept, Code: "SnapshotCreatedImage", UsedBy: []string{"m-newer"},
@@ -44,12 +49,21 @@ func auditSample(command string) *Report {
 	r.Add(Entry{Region: "cn-hangzhou", ImageID: "m-shared", Name: "ci-shared", Outcome: Blocked, Code: "ImageUseShared",
 		Attempts: 1, SizeGiB: 20, Blockers: &Blockers{SharedWith: []string{"1888888888888888"}, PublishedToAll: true, Remediation: shared}})
 	r.Add(Entry{Region: "cn-hangzhou", ImageID: "m-keep", Name: "ci-keep", Outcome: Skipped, SizeGiB: 20,
-		Message: `kept by regions[0].select.keep_latest: #1 newest of 2 in family "ci" (keep_latest 1)`})
+		CreatedAt: ago(5 * time.Hour), Family: "ci",
+		Message:     `kept by regions[0].select.keep_latest: #1 newest of 2 in family "ci" (keep_latest 1)`,
+		ProtectedBy: `regions[0].select.keep_latest: #1 newest of 2 in family "ci" (keep_latest 1)`})
+	r.Add(Entry{Region: "cn-hangzhou", ImageID: "m-ref", Name: "ci-launched", Outcome: Skipped, Code: "ReferencedByLaunchTemplate",
+		SizeGiB: 40, CreatedAt: ago(120 * day), Family: "web", SelectedBy: "select", ProtectedBy: "protect.referenced",
+		ReferencedBy: []string{"lt-1:3", "asc-1"},
+		Message:      "kept: still named by launch template versions lt-1:3 and scaling configurations asc-1; launches from them would fail without it"})
+	r.Add(Entry{Region: "cn-shanghai", ImageID: "m-golden", Name: "golden-base", Outcome: Skipped, SizeGiB: 40,
+		CreatedAt: ago(400 * day), Message: `protected by protect.names[0] "golden-*"`, ProtectedBy: `protect.names[0] "golden-*"`})
 	r.Add(Entry{Region: "cn-shanghai", ImageID: "m-copy", Name: "ci-copy", Outcome: Blocked, Code: "OperationDenied.ImageCopying",
 		Attempts: 1, SizeGiB: 20, Blockers: &Blockers{Remediation: "the image is being copied: cancel the copy with CancelCopyImage, or wait for it to finish"}})
 	r.Add(Entry{Region: "cn-shanghai", ImageID: "m-fail", Name: "ci-fail", Outcome: Failed, Code: "InternalError",
 		Message: "The request processing has failed due to some unknown error. (after 8 attempts)", Attempts: 8, SizeGiB: 20})
 	r.Add(Entry{Region: "cn-shanghai", ImageID: "m-del3", Name: "ci-3", Outcome: gone, Attempts: 2, SizeGiB: 50,
+		CreatedAt: ago(45 * time.Minute), SelectedBy: "image_ids",
 		Snapshots: []SnapshotEntry{{SnapshotID: "s-late", SizeGiB: 50, Outcome: NotAttempted, Message: "not attempted: the run was interrupted"}}})
 	r.Finish(StatusCompleted, start.Add(41*time.Second))
 	return r
@@ -143,6 +157,7 @@ func TestSummaryFormatsGolden(t *testing.T) {
 		{func() *Report { return auditSample("apply") }, FormatJSON, "audit-apply.json.golden"},
 		{func() *Report { return auditSample("plan") }, FormatText, "audit-plan.txt.golden"},
 		{func() *Report { return auditSample("plan") }, FormatMarkdown, "audit-plan.md.golden"},
+		{func() *Report { return auditSample("plan") }, FormatJSON, "audit-plan.json.golden"},
 		{partialSample, FormatText, "audit-partial.txt.golden"},
 		{partialSample, FormatMarkdown, "audit-partial.md.golden"},
 		{partialSample, FormatJSON, "audit-partial.json.golden"},

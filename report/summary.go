@@ -9,16 +9,25 @@ import (
 	"text/tabwriter"
 )
 
-// Summarize writes the short human summary: totals, one line per region, the codes that
-// blocked or failed images, the snapshots, the space reclaimed, elapsed time and images per
-// second.
+// Summarize writes the human summary, without color: see SummarizeWith.
 func Summarize(w io.Writer, r *Report) error {
+	return SummarizeWith(w, r, Options{})
+}
+
+// SummarizeWith writes the human summary: per region the images deleted (in plan, that would be)
+// and those kept, each with what a reviewer needs (see WriteList), at most MaxListed a list; then
+// totals, one line per region, the codes that blocked or failed images, the snapshots, the space
+// reclaimed, elapsed time and images per second, last, where a terminal leaves them in view.
+func SummarizeWith(w io.Writer, r *Report, o Options) error {
 	elapsed := r.Working()
 	rate := 0.0
 	if s := elapsed.Seconds(); s > 0 {
 		rate = float64(r.Summary.Selected) / s
 	}
 	fmt.Fprintf(w, "%s %s in %s (%.1f images/s)\n", r.Command, r.Status, elapsed.Round(1e6), rate)
+	if err := WriteList(w, r.Images, ListOptions{Options: o, AsOf: r.StartedAt, More: moreInReport}); err != nil {
+		return err
+	}
 	if r.Fault != "" {
 		fmt.Fprintf(w, "FAULT: %s\n", r.Fault)
 	}

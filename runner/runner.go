@@ -6,6 +6,7 @@
 package runner
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -59,8 +60,9 @@ type Config struct {
 	Retry       RetryConfig
 	Rate        RateConfig
 	// Confirm is asked on apply, after the DryRun phase and before any real delete, with the
-	// number of images that would be deleted per region. False aborts the run; nil proceeds.
-	Confirm func(perRegion map[string]int) bool
+	// images that would be deleted (those whose DryRun passed, outcome would_delete, by region and
+	// id), so that a person can read what they agree to. False aborts the run; nil proceeds.
+	Confirm func(toDelete []report.Entry) bool
 	// Progress, when set, is called at every change of phase and as the images of the dry run
 	// and delete phases are answered. It must not block.
 	Progress func(Progress)
@@ -480,8 +482,23 @@ func (r *Runner) confirm(ctx context.Context, passed []*item) bool {
 	if r.cfg.Confirm == nil || len(passed) == 0 {
 		return true
 	}
+	toDelete := make([]report.Entry, 0, len(passed))
+	r.mu.Lock()
+	for _, it := range passed {
+		e := report.Entry{Region: it.region, ImageID: it.id, Name: it.name, Outcome: report.WouldDelete, Attempts: it.attempts,
+			SizeGiB: it.size, Family: it.family, SelectedBy: it.selectedBy}
+		if !it.createdAt.IsZero() {
+			t := it.createdAt.UTC()
+			e.CreatedAt = &t
+		}
+		toDelete = append(toDelete, e)
+	}
+	r.mu.Unlock()
+	slices.SortFunc(toDelete, func(a, b report.Entry) int {
+		return cmp.Or(cmp.Compare(a.Region, b.Region), cmp.Compare(a.ImageID, b.ImageID))
+	})
 	asked := time.Now()
-	yes := r.cfg.Confirm(countByRegion(passed))
+	yes := r.cfg.Confirm(toDelete)
 	r.prog.prompt.Add(int64(time.Since(asked)))
 	r.mu.Lock()
 	r.waited = time.Since(asked)

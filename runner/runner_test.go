@@ -106,11 +106,11 @@ func TestGuardMaxDeletionPercent(t *testing.T) {
 func TestNotConfirmedDeletesNothing(t *testing.T) {
 	st := simpleState(5, "cn-hangzhou")
 	h := newHarness(t, st, ecstest.Options{}, simplePolicy(4, "", "cn-hangzhou"))
-	var asked map[string]int
+	var asked []report.Entry
 	rep := h.run(t, runner.Apply, func(c *runner.Config) {
-		c.Confirm = func(m map[string]int) bool { asked = m; return false }
+		c.Confirm = func(toDelete []report.Entry) bool { asked = toDelete; return false }
 	})
-	if asked["cn-hangzhou"] != 5 {
+	if len(asked) != 5 || asked[0].Region != "cn-hangzhou" || asked[0].CreatedAt == nil || asked[0].Outcome != report.WouldDelete {
 		t.Errorf("confirmation showed %v, want 5 in cn-hangzhou", asked)
 	}
 	if rep.Status != report.StatusAborted || len(realDeletes(h.srv)) != 0 || rep.Summary.NotAttempted != 5 {
@@ -319,7 +319,7 @@ func TestProgressPhasesAndPrompt(t *testing.T) {
 			}
 			last[p.Phase] = p
 		}
-		c.Confirm = func(map[string]int) bool { time.Sleep(wait); return true }
+		c.Confirm = func([]report.Entry) bool { time.Sleep(wait); return true }
 	})
 	want := []string{"list and select", "references", "dry run", "what an ignored dry run deleted", "guards", "delete", "confirm", "follow-ups", "requests in flight"}
 	if !slices.Equal(phases, want) {

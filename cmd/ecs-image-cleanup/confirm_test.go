@@ -3,8 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
-
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -64,8 +64,22 @@ func TestApplyAsksOnATerminal(t *testing.T) {
 			if code := run(context.Background(), args, &stdout, &stderr); code != tc.code {
 				t.Fatalf("exit %d, want %d\n%s", code, tc.code, stderr.String())
 			}
-			if !strings.Contains(stderr.String(), "cn-hangzhou") || !strings.Contains(stderr.String(), "Delete 5 images?") {
-				t.Errorf("the question does not show the counts per region:\n%s", stderr.String())
+			prompt, _, _ := strings.Cut(stderr.String(), "Delete 5 images?")
+			if !strings.Contains(stderr.String(), "Delete 5 images?") || !strings.Contains(prompt, "cn-hangzhou: would delete 3 images") ||
+				!strings.Contains(prompt, "cn-shanghai: would delete 2 images") {
+				t.Errorf("the question does not show the images per region:\n%s", stderr.String())
+			}
+			// Every image whose DryRun passed, with its name, age, size and family, and no other.
+			for _, line := range []string{
+				`m-hzci0001 +ci-build-0001 +\d+d +40  -`, `m-hzci0002 +ci-build-0002 +\d+d +20  -`, `m-hzci0003 +ci-build-0003 +\d+d +20  ci-build`,
+				`m-shci0001 +ci-build-sh-0001 +\d+d +20  -`, `m-shci0003 +ci-build-sh-0003 +\d+d +20  -`,
+			} {
+				if !regexp.MustCompile(`(?m)^  ` + line + `$`).MatchString(prompt) {
+					t.Errorf("the question does not list %q:\n%s", line, prompt)
+				}
+			}
+			if strings.Contains(prompt, "m-hzcikeep01") || strings.Contains(prompt, "m-hzciused01") || strings.Contains(prompt, "\x1b") {
+				t.Errorf("the question lists a kept or blocked image, or colors without a terminal:\n%s", prompt)
 			}
 			if got := realDeletes(srv); got != tc.deletes {
 				t.Errorf("%d real deletes, want %d", got, tc.deletes)

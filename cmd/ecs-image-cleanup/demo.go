@@ -84,13 +84,15 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "ECS emulator at %s, policy %s\n", srv.URL(), *policyPath)
 	before := countImages(srv, pol.Regions)
 	code := exitOK
+	out, _ := stdout.(*os.File)
+	color := out != nil && colorOn(isTerminal(out))
 	for _, command := range []string{runner.Plan, runner.Apply} {
 		path := filepath.Join(dir, command+".json")
 		fmt.Fprintf(stdout, "\n== %s (report: %s)\n", command, path)
 		code = execute(ctx, job{
 			command: command, policyPath: *policyPath, policy: pol, policyBytes: data, api: client,
 			reportPath: path, yes: true, log: log.With(zap.String("command", command)),
-			format: *format, blockers: command == runner.Plan,
+			format: *format, blockers: command == runner.Plan, color: color,
 		}, stdout, stdout)
 		if code != exitOK {
 			break

@@ -15,7 +15,6 @@ import (
 	"os"
 	"os/signal"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -160,6 +159,13 @@ var tty = struct {
 	stderrTerminal: func() bool { return isTerminal(os.Stderr) },
 }
 
+// colorOn says whether output to a terminal may use ANSI colors: only a terminal gets them, and
+// never when NO_COLOR is set to anything (https://no-color.org). The report package only
+// follows the answer.
+func colorOn(terminal bool) bool {
+	return terminal && os.Getenv("NO_COLOR") == ""
+}
+
 // isTerminal asks the terminal driver, not the file mode: /dev/null is a character device and
 // no person types at it.
 func isTerminal(f *os.File) bool {
@@ -266,7 +272,7 @@ func cmdJob(ctx context.Context, command string, args []string, stdout, stderr i
 		reportPath: f.report, reportOut: reportOut, yes: f.yes, maxRate: f.maxRate, log: log, only: only, onlyKnown: onlyKnown, onlyFrom: onlyFrom,
 		retryFrom: f.retryFrom, plan: f.plan,
 		format: f.format, summaryPath: f.summary, summaryOut: summaryOut, blockers: f.blockers, journal: jnl, journalPath: journalPath,
-		status: status,
+		status: status, color: colorOn(tty.stderrTerminal()),
 	}, stdout, stderr)
 }
 
@@ -359,6 +365,7 @@ type job struct {
 	journal     *report.Journal // nil: none
 	status      *statusLine     // the progress line on a terminal; nil: progress events in the log
 	journalPath string
+	color       bool // the summary and the prompt written to stderr may use ANSI colors (colorOn)
 }
 
 // execute runs a job with signal handling, writes its report and summary, and returns the exit
@@ -380,9 +387,9 @@ func execute(ctx context.Context, j job, stdout, stderr io.Writer) int {
 		cfg.Journal = j.journal
 	}
 	if j.command == runner.Apply && !j.yes {
-		cfg.Confirm = func(perRegion map[string]int) bool {
+		cfg.Confirm = func(toDelete []report.Entry) bool {
 			j.status.clear()
-			return askConfirmation(ctx, perRegion, stderr)
+			return askConfirmation(ctx, toDelete, stderr, j.color)
 		}
 	}
 	var running atomic.Pointer[runner.Runner]
@@ -424,7 +431,7 @@ func execute(ctx context.Context, j job, stdout, stderr io.Writer) int {
 	// summary goes to stderr after the error.
 	writeSummary := func(rep *report.Report) error {
 		if j.summaryOut == nil {
-			return report.WriteSummary(stderr, rep, j.format)
+			return report.WriteSummaryWith(stderr, rep, j.format, report.Options{Color: j.color})
 		}
 		var buf bytes.Buffer
 		if err := report.WriteSummary(&buf, rep, j.format); err != nil {
@@ -477,7 +484,7 @@ func execute(ctx context.Context, j job, stdout, stderr io.Writer) int {
 	rep.RetryFrom, rep.Plan = j.retryFrom, j.plan
 	if err := writeReport(rep); err != nil {
 		fmt.Fprintf(stderr, "ecs-image-cleanup %s: %v\n", j.command, err)
-		_ = report.WriteSummary(stderr, rep, j.format)
+		_ = report.WriteSummaryWith(stderr, rep, j.format, report.Options{Color: j.color})
 		return exitFailed
 	}
 	j.status.clear()
@@ -564,21 +571,14 @@ func notAttemptedOnError(rep *report.Report) bool {
 	return false
 }
 
-// askConfirmation shows what apply would delete and asks for "yes" on the terminal. A signal
-// (ctx ends) answers no at once: Ctrl-C at the prompt ends the run.
-func askConfirmation(ctx context.Context, perRegion map[string]int, stderr io.Writer) bool {
-	total := 0
-	regions := make([]string, 0, len(perRegion))
-	for name, n := range perRegion {
-		regions = append(regions, name)
-		total += n
-	}
-	sort.Strings(regions)
+// askConfirmation shows what apply would delete, image by image as the text summary lists them,
+// and asks for "yes" on the terminal. A signal (ctx ends) answers no at once: Ctrl-C at the
+// prompt ends the run.
+func askConfirmation(ctx context.Context, toDelete []report.Entry, stderr io.Writer, color bool) bool {
 	fmt.Fprintln(stderr, "apply will delete these images (their DryRun passed):")
-	for _, name := range regions {
-		fmt.Fprintf(stderr, "  %-20s %d\n", name, perRegion[name])
-	}
-	fmt.Fprintf(stderr, "Delete %d images? Type yes to continue: ", total)
+	_ = report.WriteList(stderr, toDelete, report.ListOptions{Options: report.Options{Color: color}, AsOf: time.Now(),
+		More: "`plan --format markdown` lists them all"})
+	fmt.Fprintf(stderr, "Delete %d images? Type yes to continue: ", len(toDelete))
 	answer := make(chan string, 1)
 	in := tty.stdin
 	go func() {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -24,8 +25,9 @@ var killShape = applyShape{images: 40, listLatency: 5 * time.Millisecond, delete
 const killSeedEnv = "ECS_KILL_SEED" // overrides the seed of the kill points
 
 // TestSIGKILLLeavesAJournal kills apply with SIGKILL at 20 random points (seeded; the seed is
-// logged, ECS_KILL_SEED replays it), drawn over the length of an uninterrupted apply measured
-// first (half of them over its real deletes), each run against its own emulator. After each
+// logged, ECS_KILL_SEED replays it): after the k-th DeleteImage answer, k drawn over the deletes
+// of an uninterrupted apply counted first (half of them over its real deletes), each run against
+// its own emulator. After each
 // kill:
 //   - the journal (the report's name plus .journal) is there and parses: every complete line, with
 //     a kind, a region and an image_id; a torn last line is tolerated, and logged;
@@ -50,55 +52,44 @@ func TestSIGKILLLeavesAJournal(t *testing.T) {
 	}
 	rng := rand.New(rand.NewPCG(seed, seed^0x6b696c6c))
 
-	// The span: an uninterrupted apply, from its first request to its exit.
+	// An uninterrupted apply first: a clean end leaves no journal, and it counts the deletes
+	// (dry and real) that the kill points are drawn over. The points are events, not times: a
+	// kill lands after the emulator has answered the k-th DeleteImage, however busy the machine.
 	r := startApply(t, bin, killShape, nil)
-	first := r.waitFirstRequest(t)
+	r.waitFirstRequest(t)
 	if code := r.wait(t); code != exitOK {
 		t.Fatalf("uninterrupted apply: exit %d\n%s", code, r.stderrText())
 	}
 	if _, err := os.Stat(r.report + report.JournalSuffix); !os.IsNotExist(err) {
 		t.Errorf("a clean end left its journal: %v", err)
 	}
-	span := r.exited.Sub(first)
-	// Half the points fall within the real deletes, where a kill leaves requests in flight.
-	var realFrom, realTo time.Time
-	for _, c := range r.srv.Calls() {
-		if c.Action == "DeleteImage" && !c.DryRun {
-			if realFrom.IsZero() || c.Start.Before(realFrom) {
-				realFrom = c.Start
-			}
-			if c.End.After(realTo) {
-				realTo = c.End
-			}
-		}
-	}
-	if realFrom.Before(first) {
-		realFrom = first
-	}
-	realSpan := max(realTo.Sub(realFrom), time.Millisecond)
-	t.Logf("kill points: %s=%d, over %s, half of them within the real deletes (%s to %s)", killSeedEnv, seed,
-		span.Round(time.Millisecond), realFrom.Sub(first).Round(time.Millisecond), realTo.Sub(first).Round(time.Millisecond))
+	deletes := deleteAnswers(r.srv)
+	t.Logf("kill points: %s=%d, after the k-th of %d DeleteImage answers, half of them within the real deletes", killSeedEnv, seed, deletes)
 
 	var killed, torn, withDeletes, inFlight int
 	for i := range 20 {
-		delay := time.Duration(rng.Int64N(int64(span)))
+		// Never past the last delete: a kill after it would race the run's end.
+		k := rng.IntN(deletes)
 		if i%2 == 1 {
-			delay = realFrom.Sub(first) + time.Duration(rng.Int64N(int64(realSpan)))
+			k = deletes/2 + rng.IntN(deletes-deletes/2)
 		}
 		t.Run(strconv.Itoa(i), func(t *testing.T) {
 			r := startApply(t, bin, killShape, nil)
-			first := r.waitFirstRequest(t)
-			time.Sleep(time.Until(first.Add(delay)))
+			r.waitFirstRequest(t)
+			r.waitFor(t, fmt.Sprintf("DeleteImage answer %d", k), func() bool { return deleteAnswers(r.srv) >= k })
 			_ = r.cmd.Process.Signal(syscall.SIGKILL)
 			code := r.wait(t)
 			defer func() {
 				if t.Failed() {
-					t.Logf("killed %s after the first request\n%s", delay, r.stderrText())
+					t.Logf("killed after DeleteImage answer %d\n%s", k, r.stderrText())
 				}
 			}()
 			journal := r.report + report.JournalSuffix
-			if !r.diedBySignal() {
-				if code != exitOK {
+			_, noJournal := os.Stat(journal)
+			if !r.diedBySignal() || os.IsNotExist(noJournal) {
+				// The run ended before the kill, or the kill came as it exited, its report
+				// written and its journal removed.
+				if !r.diedBySignal() && code != exitOK {
 					t.Fatalf("exit %d, want 0 or death by SIGKILL", code)
 				}
 				if _, err := os.Stat(journal); !os.IsNotExist(err) {
@@ -166,6 +157,17 @@ func TestSIGKILLLeavesAJournal(t *testing.T) {
 	if killed < 10 {
 		t.Errorf("only %d of 20 kills landed before the run ended", killed)
 	}
+}
+
+// deleteAnswers counts the DeleteImage calls, dry and real, the emulator has answered.
+func deleteAnswers(srv *ecstest.Server) int {
+	n := 0
+	for kind, c := range srv.Counts() {
+		if kind.Action == "DeleteImage" {
+			n += c
+		}
+	}
+	return n
 }
 
 // checkJournalLines parses the journal line by line: every complete line is a JSON object with a

@@ -119,7 +119,7 @@ func cmdRecover(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return exitFailed
 	}
 	if summaryOut == nil {
-		err = report.WriteSummary(stderr, rep, format)
+		err = report.WriteSummaryWith(stderr, rep, format, report.Options{Color: colorOn(tty.stderrTerminal())})
 	} else {
 		err = summaryOut.Write(func(w io.Writer) error { return report.WriteSummary(w, rep, format) })
 	}

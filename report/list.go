@@ -1,0 +1,213 @@
+package report
+
+import (
+	"cmp"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// MaxListed is how many images of one list (a region's deletions, or its kept images) the text
+// summary and the apply prompt show; the report and the markdown and json summaries hold them all.
+const MaxListed = 50
+
+// Options shape the human summary. The caller decides them: report never looks at the
+// environment or the terminal.
+type Options struct {
+	// Color marks deletions red and kept images dim with ANSI escapes in the text format. Set it
+	// only for a terminal, and never when NO_COLOR is set.
+	Color bool
+}
+
+// ListOptions shape WriteList.
+type ListOptions struct {
+	Options
+	// AsOf is the time ages are counted to: a report's started_at, so that a summary written
+	// twice reads the same.
+	AsOf time.Time
+	// More is said, in parentheses, after "... and N more" when a list is cut at MaxListed.
+	More string
+}
+
+// moreInReport is what the text summary says about the images it leaves out.
+const moreInReport = "the report and --format markdown/json hold them all"
+
+// ANSI escapes: red for what goes, dim for what stays.
+const (
+	ansiRed   = "\x1b[31m"
+	ansiDim   = "\x1b[2m"
+	ansiReset = "\x1b[0m"
+)
+
+// listed reports whether an entry belongs to one of a region's lists, and to which: the images
+// deleted or to be deleted (plan: would_delete; deleted, even in plan, when an endpoint ignored
+// DryRun), and the images kept (skipped).
+func listed(o Outcome) bool {
+	return o == Deleted || o == WouldDelete || o == Skipped
+}
+
+// listHeading names a list in a sentence: "would delete 3 images".
+func listHeading(o Outcome, n int) string {
+	verb := string(o)
+	switch o {
+	case WouldDelete:
+		verb = "would delete"
+	case Skipped:
+		verb = "kept"
+	}
+	noun := "images"
+	if n == 1 {
+		noun = "image"
+	}
+	return fmt.Sprintf("%s %d %s", verb, n, noun)
+}
+
+// listOrder is the order of a region's lists.
+var listOrder = []Outcome{Deleted, WouldDelete, Skipped}
+
+// KeptReason says why a skipped image was kept: the rule that protected it (with what still
+// names it, for a referenced image), or else its code and message.
+func KeptReason(e Entry) string {
+	switch {
+	case e.ProtectedBy != "" && len(e.ReferencedBy) > 0:
+		return e.ProtectedBy + ": still named by " + strings.Join(e.ReferencedBy, ", ")
+	case e.ProtectedBy != "":
+		return e.ProtectedBy
+	case e.Code != "" && e.Message != "":
+		return e.Code + ": " + e.Message
+	}
+	return e.Code + e.Message
+}
+
+// Age is how long before asOf an image was created, in its largest whole unit: "93d", "5h",
+// "12m"; "-" when the creation time is unknown.
+func Age(created *time.Time, asOf time.Time) string {
+	if created == nil {
+		return "-"
+	}
+	d := max(asOf.Sub(*created), 0)
+	switch {
+	case d >= 24*time.Hour:
+		return strconv.Itoa(int(d/(24*time.Hour))) + "d"
+	case d >= time.Hour:
+		return strconv.Itoa(int(d/time.Hour)) + "h"
+	}
+	return strconv.Itoa(int(d/time.Minute)) + "m"
+}
+
+// WriteList writes entries as the text summary lists them: per region in name order, the images
+// deleted or to be deleted, then those kept, each by id with name, age, size and family (and
+// why, for the kept), at most MaxListed a list. Entries of other outcomes are left out.
+func WriteList(w io.Writer, entries []Entry, o ListOptions) error {
+	byRegion := map[string]map[Outcome][]Entry{}
+	var regions []string
+	for _, e := range entries {
+		if !listed(e.Outcome) {
+			continue
+		}
+		if byRegion[e.Region] == nil {
+			byRegion[e.Region] = map[Outcome][]Entry{}
+			regions = append(regions, e.Region)
+		}
+		byRegion[e.Region][e.Outcome] = append(byRegion[e.Region][e.Outcome], e)
+	}
+	slices.Sort(regions)
+	var b strings.Builder
+	for _, region := range regions {
+		for _, outcome := range listOrder {
+			list := byRegion[region][outcome]
+			if len(list) == 0 {
+				continue
+			}
+			slices.SortFunc(list, func(x, y Entry) int { return cmp.Compare(x.ImageID, y.ImageID) })
+			fmt.Fprintf(&b, "%s: %s\n", textCell(region), listHeading(outcome, len(list)))
+			writeListTable(&b, outcome, list, o)
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// writeListTable writes one list as aligned columns, cut at MaxListed. The columns are padded
+// here rather than by text/tabwriter, which would count the color escapes as width.
+func writeListTable(b *strings.Builder, outcome Outcome, list []Entry, o ListOptions) {
+	kept := outcome == Skipped
+	header := []string{"image", "name", "age", "GiB", "family"}
+	if kept {
+		header = append(header, "reason")
+	}
+	shown := list[:min(len(list), MaxListed)]
+	rows := [][]string{header}
+	for _, e := range shown {
+		family := e.Family
+		if family == "" {
+			family = "-"
+		}
+		row := []string{e.ImageID, e.Name, Age(e.CreatedAt, o.AsOf), strconv.Itoa(e.SizeGiB), family}
+		if kept {
+			row = append(row, KeptReason(e))
+		}
+		for i := range row {
+			row[i] = textCell(row[i])
+		}
+		rows = append(rows, row)
+	}
+	widths := make([]int, len(header))
+	for _, row := range rows {
+		for i, cell := range row {
+			widths[i] = max(widths[i], utf8.RuneCountInString(cell))
+		}
+	}
+	color := ""
+	if o.Color {
+		color = ansiRed
+		if kept {
+			color = ansiDim
+		}
+	}
+	for n, row := range rows {
+		var line strings.Builder
+		for i, cell := range row {
+			pad := strings.Repeat(" ", widths[i]-utf8.RuneCountInString(cell))
+			switch {
+			case i == 2 || i == 3: // age and size, numbers: right-aligned
+				line.WriteString(pad + cell)
+			case i == len(row)-1: // no trailing blanks
+				line.WriteString(cell)
+			default:
+				line.WriteString(cell + pad)
+			}
+			if i < len(row)-1 {
+				line.WriteString("  ")
+			}
+		}
+		if n > 0 && color != "" {
+			fmt.Fprintf(b, "  %s%s%s\n", color, line.String(), ansiReset)
+		} else {
+			fmt.Fprintf(b, "  %s\n", line.String())
+		}
+	}
+	if more := len(list) - len(shown); more > 0 {
+		fmt.Fprintf(b, "  ... and %d more", more)
+		if o.More != "" {
+			fmt.Fprintf(b, " (%s)", o.More)
+		}
+		b.WriteString("\n")
+	}
+}
+
+// textCell makes a value from the service or the policy safe on a terminal: one line, and no
+// control characters, so that an image name cannot move the cursor or change the colors.
+func textCell(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || r == utf8.RuneError {
+			return '?'
+		}
+		return r
+	}, s)
+}
