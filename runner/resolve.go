@@ -88,6 +88,16 @@ func (r *Runner) resolve(ctx context.Context, g *errgroup.Group, rs *regionState
 		return err
 	}
 	images = append(images, found...)
+	// DescribeImages without ImageOwnerAlias leaves marketplace images out: an id it did not
+	// find is asked for again among them, so that a marketplace image named by id is reported
+	// not owned (ImageNotOwned), not missing.
+	if missing := notFound(lookup, found); len(missing) > 0 {
+		market, err := r.lookupOwned(ctx, g, rs, missing, r.retry.MaxAttempts, ecs.OwnerMarketplace)
+		if err != nil {
+			return err
+		}
+		images = append(images, market...)
+	}
 	if r.cfg.Policy.Limits.MaxDeletionPercent > 0 {
 		n, err := r.countOwn(ctx, g, rs)
 		if err != nil {
@@ -227,14 +237,35 @@ func (r *Runner) listAll(ctx context.Context, g *errgroup.Group, rs *regionState
 	return all[:n:n], nil
 }
 
-// lookup finds images by id, 100 a call, whatever their owner and status, each call given up
-// after attempts error answers.
+// lookup finds images by id, 100 a call, whatever their status and owner (marketplace images
+// excepted: the service leaves them out unless asked for them), each call given up after
+// attempts error answers.
 func (r *Runner) lookup(ctx context.Context, g *errgroup.Group, rs *regionState, ids []string, attempts int) ([]ecs.Image, *ecs.Error) {
+	return r.lookupOwned(ctx, g, rs, ids, attempts, "")
+}
+
+// notFound returns the ids that no image of found has, in order.
+func notFound(ids []string, found []ecs.Image) []string {
+	have := make(map[string]bool, len(found))
+	for _, img := range found {
+		have[img.ID] = true
+	}
+	var out []string
+	for _, id := range ids {
+		if !have[id] {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// lookupOwned is lookup with ImageOwnerAlias owner ("" sends none).
+func (r *Runner) lookupOwned(ctx context.Context, g *errgroup.Group, rs *regionState, ids []string, attempts int, owner string) ([]ecs.Image, *ecs.Error) {
 	n := (len(ids) + ecs.PageSize - 1) / ecs.PageSize
 	pages := make([][]ecs.Image, n)
 	if err := r.callEach(ctx, g, rs, "DescribeImages", n, attempts, func(ctx context.Context, i int) error {
 		chunk := ids[i*ecs.PageSize : min((i+1)*ecs.PageSize, len(ids))]
-		f := ecs.ListFilter{ImageID: strings.Join(chunk, ","), Statuses: ecs.AllStatuses}
+		f := ecs.ListFilter{ImageID: strings.Join(chunk, ","), Statuses: ecs.AllStatuses, OwnerAlias: owner}
 		page, err := r.cfg.API.DescribeImagesPage(ctx, rs.name, f, 1, ecs.PageSize)
 		pages[i] = page.Images
 		return err

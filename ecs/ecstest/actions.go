@@ -219,7 +219,10 @@ func (s *Server) describeImages(p params, c *Call, _ *faultDraw) (any, *apiError
 	resp.Images.Image = []imageJSON{}
 	first := (pageNumber - 1) * pageSize
 	for _, im := range rs.sortedImages() {
+		// Without ImageOwnerAlias the service lists system, self, shared (others) and community
+		// images, never marketplace ones: those only with ImageOwnerAlias=marketplace.
 		if !statuses[im.Status] || ids != nil && !ids[im.ID] || owner != "" && im.OwnerAlias != owner ||
+			owner == "" && im.OwnerAlias == "marketplace" ||
 			name != "" && !strings.Contains(im.Name, name) || family != "" && im.Family != family ||
 			isPublic != nil && im.IsPublic != *isPublic ||
 			!start.IsZero() && im.CreationTime.Before(start) || !end.IsZero() && im.CreationTime.After(end) {
