@@ -1,7 +1,9 @@
 package runner_test
 
 import (
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/ecs-image-cleanup/ecs-image-cleanup/ecs"
 	"github.com/ecs-image-cleanup/ecs-image-cleanup/ecs/ecstest"
@@ -37,5 +39,80 @@ func TestExplicitMarketplaceIDIsNotOwned(t *testing.T) {
 	}
 	if _, ok := h.srv.Image("cn-hangzhou", "m-market"); !ok {
 		t.Error("the marketplace image is gone")
+	}
+}
+
+// TestEverySecurityTokenRefusalFailsFast: an STS token that stops being good between the dry
+// runs and the real deletes (rotated, expired, or a key that now needs one) is refused with
+// MissingSecurityToken or InvalidSecurityToken.*. An emulator that never checked tokens hid that
+// the job failed fast only on InvalidSecurityToken.Expired and otherwise sent, and lost, one
+// refused DeleteImage per image. The region must stop after FailFastAfter refusals, and its
+// images must say the token was refused.
+func TestEverySecurityTokenRefusalFailsFast(t *testing.T) {
+	const n = 40
+	for _, tc := range []struct {
+		code  string
+		token string // the token the job's credential carries
+		turn  func(*ecstest.Server)
+	}{
+		{"MissingSecurityToken", "", func(s *ecstest.Server) { s.SetSTS("STS.job", ecstest.STSToken{Token: "now-needed"}) }},
+		{"InvalidSecurityToken.Malformed", "token-a", func(s *ecstest.Server) { s.SetSTS("STS.job", ecstest.STSToken{Token: "token-b"}) }},
+		{"InvalidSecurityToken.MismatchWithAccessKey", "token-a", func(s *ecstest.Server) {
+			s.SetSTS("STS.job", ecstest.STSToken{Token: "token-b"})
+			s.SetSTS("STS.other", ecstest.STSToken{Token: "token-a"})
+		}},
+		{"InvalidSecurityToken.Expired", "token-a", func(s *ecstest.Server) {
+			s.SetSTS("STS.job", ecstest.STSToken{Token: "token-a", Expires: time.Now().Add(-time.Minute)})
+		}},
+	} {
+		t.Run(tc.code, func(t *testing.T) {
+			reg := &ecstest.Region{}
+			for _, id := range ids("m-tok", n) {
+				reg.Images = append(reg.Images, oldImage(id))
+			}
+			st := &ecstest.State{Regions: map[string]*ecstest.Region{"cn-hangzhou": reg}}
+			opts := ecstest.Options{Credentials: map[string]string{"STS.job": "job-secret", "STS.other": "other-secret"}}
+			if tc.token != "" {
+				opts.STS = map[string]ecstest.STSToken{"STS.job": {Token: tc.token}}
+			}
+			h := newHarness(t, st, opts, "version: 1\nconcurrency: 2\nregions:\n  - region: cn-hangzhou\n    select: {name: \"ci-*\", older_than: 30d}\n")
+			client, err := ecs.New(ecs.Config{Endpoint: h.srv.URL(), Credential: ecs.StaticCredential("STS.job", "job-secret", tc.token)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(client.Close)
+			h.client = client
+			rep := h.run(t, runner.Apply, func(c *runner.Config) {
+				c.Confirm = func(map[string]int) bool { tc.turn(h.srv); return true }
+			})
+			if rep.Summary.Deleted != 0 {
+				t.Fatalf("deleted %d with a refused token", rep.Summary.Deleted)
+			}
+			sent := 0
+			for _, c := range h.srv.Calls() {
+				if c.Action == "DeleteImage" && !c.DryRun {
+					sent++
+				}
+			}
+			// FailFastAfter (3) refusals, plus what the other slot had in flight.
+			if sent > 4 {
+				t.Errorf("%d real DeleteImage sent after the token was refused, want at most 4", sent)
+			}
+			stopped := 0
+			for _, e := range rep.Images {
+				switch {
+				case e.Code != tc.code:
+					t.Errorf("%s: %s %q (%s), want code %s", e.ImageID, e.Outcome, e.Code, e.Message, tc.code)
+				case e.Outcome == report.NotAttempted:
+					stopped++
+					if !strings.Contains(e.Message, "security token") {
+						t.Errorf("%s: message %q does not name the security token", e.ImageID, e.Message)
+					}
+				}
+			}
+			if stopped < n-4 {
+				t.Errorf("%d images not attempted, want at least %d", stopped, n-4)
+			}
+		})
 	}
 }

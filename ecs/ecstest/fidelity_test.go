@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	openapiutil "github.com/alibabacloud-go/darabonba-openapi/v2/utils"
 	ecs "github.com/alibabacloud-go/ecs-20140526/v7/client"
 	"github.com/alibabacloud-go/tea/tea"
 )
@@ -51,4 +52,54 @@ func TestDescribeImagesWithoutOwnerLeavesOutMarketplace(t *testing.T) {
 	if strings.Join(got, ",") != "m-market" {
 		t.Fatalf("ImageOwnerAlias=marketplace: got %v, want m-market", got)
 	}
+}
+
+// stsClient is an SDK client signing with key and carrying token ("" for none).
+func stsClient(t *testing.T, s *Server, key, secret, token string) *ecs.Client {
+	t.Helper()
+	conf := &openapiutil.Config{
+		AccessKeyId: tea.String(key), AccessKeySecret: tea.String(secret),
+		RegionId: tea.String("cn-hangzhou"), Endpoint: tea.String(s.Addr()), Protocol: tea.String("http"),
+		ReadTimeout: tea.Int(10000), ConnectTimeout: tea.Int(5000), NoProxy: tea.String(s.Addr()),
+	}
+	if token != "" {
+		conf.SecurityToken = tea.String(token)
+	}
+	c, err := ecs.NewClient(conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// TestSecurityTokens: an STS key's request needs its own, unexpired security token. An emulator
+// that never looked at x-acs-security-token answered 200 to all of these, and so hid that the
+// job failed fast only on InvalidSecurityToken.Expired: a rotated or missing token cost one
+// refused request per image.
+func TestSecurityTokens(t *testing.T) {
+	t.Parallel()
+	clock := time.Now()
+	s := NewServer(testState(), Options{
+		Credentials: map[string]string{"STS.key1": "secret1", "STS.key2": "secret2", AccessKeyID: AccessKeySecret},
+		STS: map[string]STSToken{
+			"STS.key1": {Token: "token-one", Expires: clock.Add(time.Hour)},
+			"STS.key2": {Token: "token-two"},
+		},
+	})
+	defer s.Close()
+	list := func(c *ecs.Client) error {
+		_, err := c.DescribeImagesWithContext(context.Background(), &ecs.DescribeImagesRequest{RegionId: tea.String("cn-hangzhou")}, rt)
+		return err
+	}
+	if err := list(stsClient(t, s, "STS.key1", "secret1", "token-one")); err != nil {
+		t.Fatalf("the right token: %v", err)
+	}
+	if err := list(stsClient(t, s, AccessKeyID, AccessKeySecret, "")); err != nil {
+		t.Fatalf("a plain access key needs no token: %v", err)
+	}
+	wantCode(t, list(stsClient(t, s, "STS.key1", "secret1", "")), "MissingSecurityToken", 400)
+	wantCode(t, list(stsClient(t, s, "STS.key1", "secret1", "token-two")), "InvalidSecurityToken.MismatchWithAccessKey", 400)
+	wantCode(t, list(stsClient(t, s, "STS.key1", "secret1", "garbage")), "InvalidSecurityToken.Malformed", 400)
+	s.SetSTS("STS.key1", STSToken{Token: "token-one", Expires: clock.Add(-time.Second)})
+	wantCode(t, list(stsClient(t, s, "STS.key1", "secret1", "token-one")), "InvalidSecurityToken.Expired", 400)
 }

@@ -135,6 +135,9 @@ func (s *Server) handle(r *http.Request, c *Call) (any, *apiError, bool) {
 	if e != nil {
 		return nil, e, false
 	}
+	if e := s.checkToken(key, r.Header.Get("x-acs-security-token")); e != nil {
+		return nil, e, false
+	}
 
 	if c.Action == "" {
 		return nil, errf(400, "MissingParameter", "The input parameter \"Action\" that is mandatory for processing this request is not supplied."), false

@@ -67,9 +67,42 @@ type Options struct {
 	// Now is the clock for signature date checks (x-acs-date within 15
 	// minutes of it); nil = time.Now. Rate limiting always uses the real clock.
 	Now func() time.Time
+	// STS makes access keys (of Credentials) STS keys: a request signed with one must carry its
+	// security token in x-acs-security-token, as the service checks after the signature. No
+	// token: 400 MissingSecurityToken; the token of another STS key: 400
+	// InvalidSecurityToken.MismatchWithAccessKey; any other wrong value: 400
+	// InvalidSecurityToken.Malformed; the right token past its Expires (by Now): 400
+	// InvalidSecurityToken.Expired. SetSTS changes them at run time (a rotation, an expiry).
+	STS map[string]STSToken
+	// TagQueryCap is the most images a DescribeImages with Tag.N filters finds in all, as the
+	// API reference says the service does (1,000): the matches past it are never listed, on
+	// any page. 0 means 1,000; negative means no cap.
+	TagQueryCap int
+	// TagQueryTotal says what TotalCount a capped tag query reports, which the reference does
+	// not: "capped" (default; min(matches, cap)) or "all" (every match, though only the first
+	// cap are ever listed: the pages past it come back empty).
+	TagQueryTotal string
+	// MissingSnapshot selects the answer to DeleteSnapshot of a snapshot that does not exist:
+	// "error" (default; 404 InvalidSnapshotId.NotFound, as the error table says) or "ignore"
+	// (200, as the parameter table says: the request is ignored).
+	MissingSnapshot string
+	// RegionalEndpoints serves every region under its own host names, as the service does:
+	// ecs.<region>.aliyuncs.com and ecs-<region>.aliyuncs.com for ECS, ess.<region>.aliyuncs.com
+	// for Auto Scaling; the central ecs.aliyuncs.com and ess.aliyuncs.com serve every region.
+	// The Host a request arrives at picks the product (a version of the other product answers
+	// InvalidAction.NotFound) and the region: a RegionId of another region, a DeleteSnapshot of
+	// another region's snapshot, or a host that is none of these is refused (see
+	// CodeWrongEndpoint). Tests reach the one listener under every name through a dialer.
+	RegionalEndpoints bool
 	// DiscardCalls keeps no call log (Calls returns none), only the tallies of Counts: for
 	// runs of hundreds of thousands of calls, whose log would outweigh what they measure.
 	DiscardCalls bool
+}
+
+// STSToken is the security token of an STS access key.
+type STSToken struct {
+	Token   string
+	Expires time.Time // zero: never
 }
 
 // Faults are injected into the answers to one action.
@@ -123,6 +156,7 @@ type Server struct {
 
 	denyMu sync.Mutex
 	deny   map[string]string
+	sts    map[string]STSToken // guarded by denyMu
 	now    func() time.Time
 
 	ln  net.Listener
@@ -223,10 +257,21 @@ func newServer(st *State, opts Options) (*Server, error) {
 	default:
 		return nil, fmt.Errorf("ecstest: MissingImage must be \"error\" or \"ignore\", not %q", opts.MissingImage)
 	}
+	switch opts.MissingSnapshot {
+	case "", "error", "ignore":
+	default:
+		return nil, fmt.Errorf("ecstest: MissingSnapshot must be \"error\" or \"ignore\", not %q", opts.MissingSnapshot)
+	}
+	switch opts.TagQueryTotal {
+	case "", "capped", "all":
+	default:
+		return nil, fmt.Errorf("ecstest: TagQueryTotal must be \"capped\" or \"all\", not %q", opts.TagQueryTotal)
+	}
 	s := &Server{
 		opts:      opts,
 		creds:     map[string]string{},
 		deny:      map[string]string{},
+		sts:       map[string]STSToken{},
 		now:       opts.Now,
 		regions:   map[string]*regionState{},
 		snapshots: map[string]*snapState{},
@@ -252,6 +297,9 @@ func newServer(st *State, opts Options) (*Server, error) {
 	}
 	for k, v := range opts.Deny {
 		s.deny[k] = v
+	}
+	for k, v := range opts.STS {
+		s.sts[k] = v
 	}
 	cp := st.Clone()
 	for name, r := range cp.Regions {
@@ -358,6 +406,43 @@ func (s *Server) SetDeny(key, code string) {
 	} else {
 		s.deny[key] = code
 	}
+}
+
+// SetSTS makes an access key an STS key whose requests need tok from now on; an empty
+// tok.Token makes it a plain access key again.
+func (s *Server) SetSTS(key string, tok STSToken) {
+	s.denyMu.Lock()
+	defer s.denyMu.Unlock()
+	if tok.Token == "" {
+		delete(s.sts, key)
+	} else {
+		s.sts[key] = tok
+	}
+}
+
+// checkToken checks the security token of a request signed by key, as the service does for
+// STS keys.
+func (s *Server) checkToken(key, token string) *apiError {
+	s.denyMu.Lock()
+	defer s.denyMu.Unlock()
+	want, ok := s.sts[key]
+	switch {
+	case !ok:
+		return nil
+	case token == "":
+		return errf(400, "MissingSecurityToken", "The input parameter \"SecurityToken\" that is mandatory for processing this request is not supplied.")
+	case token == want.Token:
+		if !want.Expires.IsZero() && !s.now().Before(want.Expires) {
+			return errf(400, "InvalidSecurityToken.Expired", "Specified SecurityToken is expired.")
+		}
+		return nil
+	}
+	for other, tok := range s.sts {
+		if other != key && tok.Token == token {
+			return errf(400, "InvalidSecurityToken.MismatchWithAccessKey", "Specified SecurityToken mismatch with the AccessKey.")
+		}
+	}
+	return errf(400, "InvalidSecurityToken.Malformed", "Specified SecurityToken is malformed.")
 }
 
 // denied returns the refusal for an action in a region, or nil.
