@@ -116,3 +116,56 @@ func TestEverySecurityTokenRefusalFailsFast(t *testing.T) {
 		})
 	}
 }
+
+// TestSnapshotRefusalsEachHandled: each of DeleteSnapshot's other refusals has its handling. A
+// shared snapshot is kept with the remedy (unshare, then delete by hand); a busy one (its disk
+// taking a snapshot, an operation in conflict, a related snapshot unfinished) is retried, and
+// deleted once free, or failed with the remedy if it stayed busy. An emulator that answered only
+// 404, SnapshotCreatedImage and SnapshotCreatedDisk hid that the job failed all of these on the
+// first answer: busy snapshots whose image was gone were left for good.
+func TestSnapshotRefusalsEachHandled(t *testing.T) {
+	st := &ecstest.State{Regions: map[string]*ecstest.Region{"cn-hangzhou": {
+		Images: []ecstest.Image{oldImage("m-1", "s-shared", "s-conflict"), oldImage("m-2", "s-related", "s-creating")},
+		Snapshots: []ecstest.Snapshot{
+			{ID: "s-shared", Shared: true},
+			{ID: "s-conflict", Conflict: true, BusyFor: 2},
+			{ID: "s-related", RelatedNotFinished: true, BusyFor: 1},
+			{ID: "s-creating", CreatingSnapshot: true},
+		},
+	}}}
+	h := newHarness(t, st, ecstest.Options{}, "version: 1\nregions:\n  - region: cn-hangzhou\n    image_ids: [m-1, m-2]\n    delete_snapshots: true\n")
+	rep := h.run(t, runner.Apply, nil)
+	snaps := map[string]report.SnapshotEntry{}
+	for _, e := range rep.Images {
+		if e.Outcome != report.Deleted {
+			t.Errorf("%s: %s %q, want deleted", e.ImageID, e.Outcome, e.Code)
+		}
+		for _, sn := range e.Snapshots {
+			snaps[sn.SnapshotID] = sn
+		}
+	}
+	for id, w := range map[string]struct {
+		outcome     report.Outcome
+		code        string
+		remediation bool
+	}{
+		"s-shared":   {report.Kept, "InvalidOperation.DeleteSharedSnapshotUnsupported", true},
+		"s-conflict": {report.Deleted, "", false},
+		"s-related":  {report.Deleted, "", false},
+		"s-creating": {report.Failed, "IncorrectDiskStatus.CreatingSnapshot", true},
+	} {
+		sn := snaps[id]
+		if sn.Outcome != w.outcome || sn.Code != w.code || (sn.Remediation != "") != w.remediation {
+			t.Errorf("%s: %s %q (%s) remediation %q, want %s %q (remediation %v)", id, sn.Outcome, sn.Code, sn.Message, sn.Remediation, w.outcome, w.code, w.remediation)
+		}
+	}
+	if a := snaps["s-conflict"].Attempts; a != 3 {
+		t.Errorf("s-conflict: %d attempts, want 3 (two refusals, then the delete)", a)
+	}
+	if a := snaps["s-creating"].Attempts; a < 2 {
+		t.Errorf("s-creating: %d attempts, want it retried", a)
+	}
+	if h.srv.SnapshotExists("s-conflict") || h.srv.SnapshotExists("s-related") || !h.srv.SnapshotExists("s-shared") {
+		t.Error("snapshot state does not match the report")
+	}
+}

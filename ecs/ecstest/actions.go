@@ -534,10 +534,33 @@ func (s *Server) deleteSnapshot(p params, c *Call, d *faultDraw) (any, *apiError
 	defer s.mu.Unlock()
 	sn := s.snapshots[id]
 	if sn == nil {
+		if s.opts.MissingSnapshot == "ignore" {
+			return &requestIDResp{RequestId: c.RequestID}, nil, false
+		}
 		return nil, errf(404, "InvalidSnapshotId.NotFound", "The specified SnapshotId does not exist."), false
 	}
 	if c.Region == "" {
 		c.Region = sn.region
+	}
+	if sn.CreatingSnapshot || sn.Conflict || sn.RelatedNotFinished {
+		var e *apiError
+		switch {
+		case sn.CreatingSnapshot:
+			e = errf(400, "IncorrectDiskStatus.CreatingSnapshot", "A snapshot is being created for the disk. Please try again later.")
+		case sn.Conflict:
+			e = errf(403, "Operation.Conflict", "The operation may conflicts with others.")
+		default:
+			e = errf(403, "InvalidOperation.RelatedSnapshotNotFinished", "The related snapshot of the specified snapshot is not finished.")
+		}
+		if sn.BusyFor > 0 {
+			if sn.busy++; sn.busy >= sn.BusyFor {
+				sn.CreatingSnapshot, sn.Conflict, sn.RelatedNotFinished = false, false, false
+			}
+		}
+		return nil, e, false
+	}
+	if sn.Shared {
+		return nil, errf(403, "InvalidOperation.DeleteSharedSnapshotUnsupported", "Deleting a shared snapshot is not supported; unshare it first."), false
 	}
 	if sn.refs > 0 {
 		return nil, errf(403, "SnapshotCreatedImage", "The specified snapshot has been used to create custom image, please delete the image before deleting the snapshot."), false

@@ -103,3 +103,50 @@ func TestSecurityTokens(t *testing.T) {
 	s.SetSTS("STS.key1", STSToken{Token: "token-one", Expires: clock.Add(-time.Second)})
 	wantCode(t, list(stsClient(t, s, "STS.key1", "secret1", "token-one")), "InvalidSecurityToken.Expired", 400)
 }
+
+// TestDeleteSnapshotRefusals: DeleteSnapshot answers more than 404, SnapshotCreatedImage and
+// SnapshotCreatedDisk. An emulator that knew only those hid that the job failed a shared
+// snapshot (it must be kept, with the remedy) and gave up at once on a snapshot busy for a
+// moment (it must be retried). A missing snapshot is ignored (200) when MissingSnapshot says so,
+// as the parameter table has it.
+func TestDeleteSnapshotRefusals(t *testing.T) {
+	t.Parallel()
+	created := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	st := &State{Regions: map[string]*Region{"cn-hangzhou": {
+		Images: []Image{{ID: "m-a", Name: "a", CreationTime: created}},
+		Snapshots: []Snapshot{
+			{ID: "s-shared", Shared: true},
+			{ID: "s-creating", CreatingSnapshot: true},
+			{ID: "s-conflict", Conflict: true, BusyFor: 2},
+			{ID: "s-related", RelatedNotFinished: true},
+		},
+	}}}
+	for _, mode := range []string{"error", "ignore"} {
+		s := NewServer(st, Options{MissingSnapshot: mode})
+		defer s.Close()
+		c := newClient(t, s)
+		del := func(id string) error {
+			_, err := c.DeleteSnapshotWithContext(context.Background(), &ecs.DeleteSnapshotRequest{SnapshotId: tea.String(id)}, rt)
+			return err
+		}
+		wantCode(t, del("s-shared"), "InvalidOperation.DeleteSharedSnapshotUnsupported", 403)
+		wantCode(t, del("s-creating"), "IncorrectDiskStatus.CreatingSnapshot", 400)
+		wantCode(t, del("s-creating"), "IncorrectDiskStatus.CreatingSnapshot", 400)
+		wantCode(t, del("s-related"), "InvalidOperation.RelatedSnapshotNotFinished", 403)
+		wantCode(t, del("s-conflict"), "Operation.Conflict", 403)
+		wantCode(t, del("s-conflict"), "Operation.Conflict", 403)
+		if err := del("s-conflict"); err != nil {
+			t.Fatalf("s-conflict after BusyFor: %v", err)
+		}
+		if mode == "ignore" {
+			if err := del("s-nope"); err != nil {
+				t.Fatalf("MissingSnapshot ignore: %v", err)
+			}
+		} else {
+			wantCode(t, del("s-nope"), "InvalidSnapshotId.NotFound", 404)
+		}
+	}
+	if _, err := NewHandler(nil, Options{MissingSnapshot: "maybe"}); err == nil {
+		t.Error("MissingSnapshot \"maybe\" accepted")
+	}
+}

@@ -200,6 +200,7 @@ type snapState struct {
 	Snapshot
 	region string
 	refs   int // images referencing it
+	busy   int // DeleteSnapshot requests answered with a passing refusal
 }
 
 type bucket struct {
