@@ -169,3 +169,36 @@ func TestSnapshotRefusalsEachHandled(t *testing.T) {
 		t.Error("snapshot state does not match the report")
 	}
 }
+
+// TestTagSelectionPastTheServiceCap: select.tags goes to the service as Tag.N filters, and a
+// tag-filtered DescribeImages finds 1,000 images at most. An emulator that returned every match
+// hid that the job would plan (and delete) only 1,000 of 1,500 tagged images, without a word.
+// Whatever TotalCount the service reports for a capped query, every one of the 1,500 is selected.
+func TestTagSelectionPastTheServiceCap(t *testing.T) {
+	for _, total := range []string{"capped", "all"} {
+		t.Run(total, func(t *testing.T) {
+			imgs := ecstest.GenerateImages(1500, "ci", now.Add(-90*24*time.Hour))
+			for i := range imgs {
+				imgs[i].Tags = map[string]string{"team": "ci"}
+			}
+			// Images of another team, which the tags must still keep out.
+			for _, id := range ids("m-web", 30) {
+				im := oldImage(id)
+				im.Tags = map[string]string{"team": "web"}
+				imgs = append(imgs, im)
+			}
+			st := &ecstest.State{Regions: map[string]*ecstest.Region{"cn-hangzhou": {Images: imgs}}}
+			h := newHarness(t, st, ecstest.Options{TagQueryTotal: total},
+				"version: 1\nconcurrency: 32\nregions:\n  - region: cn-hangzhou\n    select: {tags: {team: ci}, older_than: 30d}\n")
+			rep := h.run(t, runner.Plan, nil)
+			if rep.Summary.Selected != 1500 || rep.Summary.WouldDelete != 1500 {
+				t.Fatalf("selected %d, would delete %d; want 1500 of 1500", rep.Summary.Selected, rep.Summary.WouldDelete)
+			}
+			for _, e := range rep.Images {
+				if strings.HasPrefix(e.ImageID, "m-web") {
+					t.Fatalf("%s (team web) selected", e.ImageID)
+				}
+			}
+		})
+	}
+}

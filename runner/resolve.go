@@ -56,9 +56,21 @@ func (r *Runner) resolveAll(ctx context.Context, g *errgroup.Group) {
 func (r *Runner) resolve(ctx context.Context, g *errgroup.Group, rs *regionState, reg *policy.Region) *ecs.Error {
 	var images []ecs.Image
 	if reg.Select != nil {
-		listed, err := r.listAll(ctx, g, rs, reg.ListFilter(r.now()))
+		f := reg.ListFilter(r.now())
+		listed, err := r.listAll(ctx, g, rs, f)
 		if err != nil {
 			return err
+		}
+		// A tag-filtered listing finds ecs.TagQueryLimit images at most, however many match: one
+		// that reached the cap may have lost images, so the region is listed again without the
+		// tags, which the policy's selection checks itself.
+		if len(f.Tags) > 0 && len(listed) >= ecs.TagQueryLimit {
+			r.log.Info("tag-filtered listing reached the service's cap: listing without the tags",
+				zap.String("region", rs.name), zap.Int("listed", len(listed)))
+			f.Tags = nil
+			if listed, err = r.listAll(ctx, g, rs, f); err != nil {
+				return err
+			}
 		}
 		images = listed
 	}

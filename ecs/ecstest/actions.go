@@ -215,6 +215,10 @@ func (s *Server) describeImages(p params, c *Call, _ *faultDraw) (any, *apiError
 	if e != nil {
 		return nil, e, false
 	}
+	tagCap := s.opts.TagQueryCap
+	if tagCap == 0 {
+		tagCap = DefaultTagQueryCap
+	}
 	resp := &describeImagesResp{RequestId: c.RequestID, RegionId: rs.name, PageNumber: pageNumber, PageSize: pageSize}
 	resp.Images.Image = []imageJSON{}
 	first := (pageNumber - 1) * pageSize
@@ -238,13 +242,21 @@ func (s *Server) describeImages(p params, c *Call, _ *faultDraw) (any, *apiError
 		if !tagsMatch(im.Tags, tags) {
 			continue
 		}
-		if resp.TotalCount >= first && resp.TotalCount < first+pageSize {
+		capped := len(tags) > 0 && tagCap > 0 && resp.TotalCount >= tagCap
+		if capped && s.opts.TagQueryTotal != "all" {
+			break
+		}
+		if !capped && resp.TotalCount >= first && resp.TotalCount < first+pageSize {
 			resp.Images.Image = append(resp.Images.Image, s.imageJSON(rs, im, used))
 		}
 		resp.TotalCount++
 	}
 	return resp, nil, false
 }
+
+// DefaultTagQueryCap is the most images a tag-filtered DescribeImages finds, as the API
+// reference says.
+const DefaultTagQueryCap = 1000
 
 func tagsMatch(have map[string]string, want []tagFilter) bool {
 	for _, t := range want {

@@ -150,3 +150,48 @@ func TestDeleteSnapshotRefusals(t *testing.T) {
 		t.Error("MissingSnapshot \"maybe\" accepted")
 	}
 }
+
+// TestTagQueryCap: a tag-filtered DescribeImages finds 1,000 images at most, however many match,
+// as the API reference says. An emulator that returned every match hid that the job, which
+// sends select.tags to the service, would clean up only part of a larger account, silently.
+func TestTagQueryCap(t *testing.T) {
+	t.Parallel()
+	imgs := GenerateImages(1500, "tag", time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	for i := range imgs {
+		imgs[i].Tags = map[string]string{"team": "ci"}
+	}
+	st := &State{Regions: map[string]*Region{"cn-hangzhou": {Images: imgs}}}
+	for _, tc := range []struct {
+		opts            Options
+		total, listed   int
+		untaggedListing int
+	}{
+		{Options{}, 1000, 1000, 1500},
+		{Options{TagQueryTotal: "all"}, 1500, 1000, 1500},
+		{Options{TagQueryCap: 250}, 250, 250, 1500},
+		{Options{TagQueryCap: -1}, 1500, 1500, 1500},
+	} {
+		s := NewServer(st, tc.opts)
+		c := newClient(t, s)
+		count := func(tagged bool) (total, listed int) {
+			for page := int32(1); page <= 20; page++ {
+				req := &ecs.DescribeImagesRequest{PageNumber: tea.Int32(page), PageSize: tea.Int32(100)}
+				if tagged {
+					req.Tag = []*ecs.DescribeImagesRequestTag{{Key: tea.String("team"), Value: tea.String("ci")}}
+				}
+				ids, tot := listIDs(t, c, req)
+				total = tot
+				listed += len(ids)
+			}
+			return total, listed
+		}
+		total, listed := count(true)
+		if total != tc.total || listed != tc.listed {
+			t.Errorf("%+v: tagged TotalCount %d, listed %d; want %d, %d", tc.opts, total, listed, tc.total, tc.listed)
+		}
+		if _, listed := count(false); listed != tc.untaggedListing {
+			t.Errorf("%+v: untagged listed %d, want %d", tc.opts, listed, tc.untaggedListing)
+		}
+		s.Close()
+	}
+}
