@@ -1,6 +1,8 @@
 package runner_test
 
 import (
+	"context"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -200,5 +202,85 @@ func TestTagSelectionPastTheServiceCap(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestRegionalEndpointsEndToEnd: plan and apply, snapshots included, against an emulator that
+// serves each region under its own host names (ecs.<region>.aliyuncs.com and the SDK's
+// ecs-cn-hangzhou.aliyuncs.com; ess.<region>.aliyuncs.com and the central ess.aliyuncs.com) and
+// refuses a request for another region. One URL for everything hid a call sent to the wrong
+// region's endpoint; DeleteSnapshot above all, which names no region and so must go to its
+// snapshot's region's endpoint, or the service does not find the snapshot.
+func TestRegionalEndpointsEndToEnd(t *testing.T) {
+	st := &ecstest.State{Regions: map[string]*ecstest.Region{}}
+	for _, region := range []string{"cn-hangzhou", "cn-chengdu"} {
+		p := region[3:5]
+		st.Regions[region] = &ecstest.Region{
+			Images: []ecstest.Image{oldImage("m-"+p+"1", "s-"+p+"1"), oldImage("m-"+p+"2", "s-"+p+"2"),
+				oldImage("m-" + p + "lt"), oldImage("m-" + p + "sc")},
+			LaunchTemplates:       []ecstest.LaunchTemplate{{ID: "lt-" + p, Name: "lt", Versions: []ecstest.LaunchTemplateVersion{{ImageID: "m-" + p + "lt"}}}},
+			ScalingConfigurations: []ecstest.ScalingConfiguration{{ID: "asc-" + p, ImageID: "m-" + p + "sc"}},
+		}
+	}
+	pol := "version: 1\nregions:\n" +
+		"  - region: cn-hangzhou\n    select: {name: \"ci-*\", older_than: 30d}\n    delete_snapshots: true\n" +
+		"  - region: cn-chengdu\n    select: {name: \"ci-*\", older_than: 30d}\n    delete_snapshots: true\n"
+	h := newHarness(t, st, ecstest.Options{RegionalEndpoints: true}, pol)
+	d := &net.Dialer{Timeout: 5 * time.Second}
+	client, err := ecs.New(ecs.Config{
+		Credential: ecs.StaticCredential(ecstest.AccessKeyID, ecstest.AccessKeySecret, ""),
+		Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return d.DialContext(ctx, network, h.srv.Addr())
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(client.Close)
+	h.client = client
+
+	for _, command := range []string{runner.Plan, runner.Apply} {
+		rep := h.run(t, command, nil)
+		if rep.Status != report.StatusCompleted {
+			t.Fatalf("%s: status %s, fault %q, warnings %v", command, rep.Status, rep.Fault, rep.Warnings)
+		}
+		gone := report.WouldDelete
+		if command == runner.Apply {
+			gone = report.Deleted
+		}
+		for _, e := range rep.Images {
+			want := gone
+			if strings.HasSuffix(e.ImageID, "lt") || strings.HasSuffix(e.ImageID, "sc") {
+				want = report.Skipped // named by a launch template or a scaling configuration
+			}
+			if e.Outcome != want {
+				t.Errorf("%s: %s: %s %q (%s), want %s", command, e.ImageID, e.Outcome, e.Code, e.Message, want)
+			}
+			for _, sn := range e.Snapshots {
+				if sn.Outcome != gone {
+					t.Errorf("%s: snapshot %s: %s %q (%s), want %s", command, sn.SnapshotID, sn.Outcome, sn.Code, sn.Message, gone)
+				}
+			}
+		}
+		if rep.Summary.Selected != 8 {
+			t.Errorf("%s: selected %d, want 8", command, rep.Summary.Selected)
+		}
+	}
+	hosts := map[string]bool{}
+	for _, c := range h.srv.Calls() {
+		hosts[c.Host] = true
+		if c.Code != "" && c.Code != "DryRunOperation" {
+			t.Errorf("%s %s at %s answered %s", c.Action, c.Region, c.Host, c.Code)
+		}
+	}
+	for _, host := range []string{"ecs-cn-hangzhou.aliyuncs.com", "ecs.cn-chengdu.aliyuncs.com", "ess.aliyuncs.com", "ess.cn-chengdu.aliyuncs.com"} {
+		if !hosts[host] {
+			t.Errorf("no call reached %s (hosts: %v)", host, hosts)
+		}
+	}
+	for _, id := range []string{"s-ha1", "s-ha2", "s-ch1", "s-ch2"} {
+		if h.srv.SnapshotExists(id) {
+			t.Errorf("%s still exists", id)
+		}
 	}
 }

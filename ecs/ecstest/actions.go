@@ -545,6 +545,9 @@ func (s *Server) deleteSnapshot(p params, c *Call, d *faultDraw) (any, *apiError
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	sn := s.snapshots[id]
+	if sn != nil && s.hostRegion(c) != "" && sn.region != s.hostRegion(c) {
+		sn = nil // another region's snapshot: this region's endpoint does not know it
+	}
 	if sn == nil {
 		if s.opts.MissingSnapshot == "ignore" {
 			return &requestIDResp{RequestId: c.RequestID}, nil, false

@@ -20,6 +20,7 @@ import (
 	"net/http"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -136,6 +137,7 @@ type Faults struct {
 // Call is one entry of the call log.
 type Call struct {
 	Action, Version, Region, AccessKeyID string
+	Host                                 string            // the Host header it arrived with
 	Params                               map[string]string // decoded query (first value of each key)
 	ImageID                              string
 	DryRun, Force                        bool
@@ -737,19 +739,39 @@ func errf(status int, code, format string, args ...any) *apiError {
 	return &apiError{Status: status, Code: code, Message: fmt.Sprintf(format, args...)}
 }
 
+// errorBody is an error answer. ECS's carries Recommend; Auto Scaling's has only RequestId,
+// HostId, Code and Message, its HostId an ess host.
 type errorBody struct {
 	RequestId string
 	HostId    string
 	Code      string
 	Message   string
-	Recommend string
+	Recommend string `json:",omitempty"`
 }
 
-func hostID(region string) string {
-	if region == "" {
+// essCentral are the regions whose Auto Scaling endpoint is the central ess.aliyuncs.com, as
+// the ESS SDK's endpoint map has them.
+var essCentral = map[string]bool{
+	"cn-qingdao": true, "cn-beijing": true, "cn-hangzhou": true, "cn-shanghai": true, "cn-shenzhen": true,
+	"cn-hongkong": true, "ap-southeast-1": true, "us-west-1": true, "us-east-1": true,
+	"cn-shanghai-finance-1": true, "cn-shenzhen-finance-1": true, "cn-north-2-gov-1": true,
+}
+
+// hostID is the HostId of an answer: the host it arrived at in RegionalEndpoints mode, else
+// the product's endpoint for the region.
+func (s *Server) hostID(c *Call) string {
+	if s.opts.RegionalEndpoints && c.Host != "" {
+		return hostOnly(c.Host)
+	}
+	switch {
+	case c.Version == ESSAPIVersion && (c.Region == "" || essCentral[c.Region]):
+		return "ess.aliyuncs.com"
+	case c.Version == ESSAPIVersion:
+		return "ess." + c.Region + ".aliyuncs.com"
+	case c.Region == "":
 		return "ecs.aliyuncs.com"
 	}
-	return "ecs." + region + ".aliyuncs.com"
+	return "ecs." + c.Region + ".aliyuncs.com"
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -765,16 +787,87 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_, _ = w.Write(data)
 }
 
-func writeError(w http.ResponseWriter, reqID, region string, e *apiError) {
+func (s *Server) writeError(w http.ResponseWriter, c *Call, e *apiError) {
 	for k, v := range e.Header {
 		w.Header().Set(k, v)
 	}
+	reqID := c.RequestID
 	w.Header().Set("x-acs-request-id", reqID)
-	writeJSON(w, e.Status, errorBody{
-		RequestId: reqID,
-		HostId:    hostID(region),
-		Code:      e.Code,
-		Message:   e.Message,
-		Recommend: "https://api.aliyun.com/troubleshoot?q=" + e.Code + "&product=Ecs&requestId=" + reqID,
-	})
+	body := errorBody{RequestId: reqID, HostId: s.hostID(c), Code: e.Code, Message: e.Message}
+	if !s.isESS(c) {
+		body.Recommend = "https://api.aliyun.com/troubleshoot?q=" + e.Code + "&product=Ecs&requestId=" + reqID
+	}
+	writeJSON(w, e.Status, body)
+}
+
+// isESS reports whether a request is for Auto Scaling: by its host in RegionalEndpoints mode,
+// else by its signed version.
+func (s *Server) isESS(c *Call) bool {
+	if s.opts.RegionalEndpoints {
+		if product, _, ok := parseHost(c.Host); ok {
+			return product == "ess"
+		}
+	}
+	return c.Version == ESSAPIVersion
+}
+
+// CodeWrongEndpoint is the emulator's own answer (400) in RegionalEndpoints mode to a request
+// that arrived at a host that does not serve its region, or at no service host at all. The
+// service's own answer to that is not documented.
+const CodeWrongEndpoint = "InvalidEndpoint.RegionMismatch"
+
+// hostOnly strips the port of a Host header.
+func hostOnly(host string) string {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		return h
+	}
+	return host
+}
+
+// parseHost reads a service host name: its product ("ecs" or "ess") and region ("" for the
+// central endpoint, which serves every region).
+func parseHost(host string) (product, region string, ok bool) {
+	rest, found := strings.CutSuffix(strings.ToLower(hostOnly(host)), ".aliyuncs.com")
+	if !found {
+		return "", "", false
+	}
+	for _, p := range []string{"ecs", "ess"} {
+		switch {
+		case rest == p:
+			return p, "", true
+		case strings.HasPrefix(rest, p+".") && len(rest) > len(p)+1:
+			return p, rest[len(p)+1:], true
+		case p == "ecs" && strings.HasPrefix(rest, "ecs-") && len(rest) > 4:
+			return p, rest[4:], true
+		}
+	}
+	return "", "", false
+}
+
+// checkEndpoint refuses, in RegionalEndpoints mode, a request whose host is not a service host,
+// serves the other product, or serves another region than its RegionId.
+func (s *Server) checkEndpoint(c *Call) *apiError {
+	if !s.opts.RegionalEndpoints {
+		return nil
+	}
+	product, region, ok := parseHost(c.Host)
+	switch {
+	case !ok:
+		return errf(400, CodeWrongEndpoint, "The host %q is not an endpoint of the service.", hostOnly(c.Host))
+	case (product == "ess") != (c.Version == ESSAPIVersion):
+		return errf(404, "InvalidAction.NotFound", "Specified api is not found, please check your url and method.")
+	case region != "" && c.Region != "" && region != c.Region:
+		return errf(400, CodeWrongEndpoint, "The region %s is not served at the endpoint %s.", c.Region, hostOnly(c.Host))
+	}
+	return nil
+}
+
+// hostRegion is the region a request's host serves in RegionalEndpoints mode; "" for the
+// central endpoint or outside that mode.
+func (s *Server) hostRegion(c *Call) string {
+	if !s.opts.RegionalEndpoints {
+		return ""
+	}
+	_, region, _ := parseHost(c.Host)
+	return region
 }
