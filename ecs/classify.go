@@ -45,7 +45,22 @@ var blockedCodes = map[string]bool{
 	// DeleteSnapshot's refusals: an image still uses the snapshot, or disks were made from it.
 	"SnapshotCreatedImage": true,
 	"SnapshotCreatedDisk":  true,
+	// A snapshot shared with other accounts: it must be unshared first.
+	"InvalidOperation.DeleteSharedSnapshotUnsupported": true,
 }
+
+// busyCodes are DeleteSnapshot's refusals of a snapshot that is busy for now (its disk is taking
+// a snapshot, another operation holds it, a related snapshot is not finished): they pass, so the
+// request is retried with backoff like a 5xx, though it certainly did not take effect.
+var busyCodes = map[string]bool{
+	"IncorrectDiskStatus.CreatingSnapshot":        true,
+	"Operation.Conflict":                          true,
+	"InvalidOperation.RelatedSnapshotNotFinished": true,
+}
+
+// IsBusy reports whether code refuses a resource that is busy for now: retried, and known not
+// to have taken effect.
+func IsBusy(code string) bool { return busyCodes[code] }
 
 var notFoundCodes = map[string]bool{
 	"InvalidImageId.NotFound":        true,
@@ -284,7 +299,7 @@ func fromResponseError(err error) (*Error, bool) {
 		// 429/503"): slow down, the image itself is fine.
 		e.Class = ClassRetryable
 		e.Throttled = true
-	case retryableCodes[code] || status >= 500:
+	case retryableCodes[code] || busyCodes[code] || status >= 500:
 		e.Class = ClassRetryable
 	default:
 		e.Class = ClassFailed

@@ -53,6 +53,12 @@ type Config struct {
 	MaxIdleConns int
 	// UserAgent is appended to the SDK's user agent.
 	UserAgent string
+	// Dial, when set, makes every connection, whatever its host, and sends the requests for
+	// the service's own endpoints (those Endpoint and ESSEndpoint do not override) over plain
+	// http, ignoring proxies: for tests that serve the real host names (ecs.<region>.aliyuncs.com,
+	// ess.<region>.aliyuncs.com) from one loopback emulator, so that each call is seen to go
+	// to its region's endpoint. Never set it for a real account.
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 // Client is the API over the real SDK: SDK clients per region, created on first use and
@@ -142,6 +148,10 @@ func newHTTPCaller(cfg Config, overrides ...string) *httpCaller {
 		MaxIdleConns:        cfg.MaxIdleConns,
 		MaxIdleConnsPerHost: cfg.MaxIdleConns,
 		IdleConnTimeout:     90 * time.Second,
+	}
+	if cfg.Dial != nil {
+		tr.DialContext = cfg.Dial
+		return &httpCaller{c: &http.Client{Transport: tr, Timeout: cfg.Timeout}}
 	}
 	// The SDK honours HTTP(S)_PROXY for the service's endpoints; so do we. An override
 	// endpoint is reached directly (the SDK's NoProxy = exactly host:port).
@@ -355,6 +365,8 @@ func (c *Client) newSDKClient(region string) (*ecsclient.Client, error) {
 		conf.Protocol = tea.String(c.protocol)
 		// HTTP(S)_PROXY would otherwise apply even to 127.0.0.1; NoProxy must match exactly.
 		conf.NoProxy = tea.String(c.endpoint)
+	} else if c.cfg.Dial != nil {
+		conf.Protocol = tea.String("http") // the SDK resolves the region's endpoint; Dial reaches it
 	}
 	rc, err := ecsclient.NewClient(conf)
 	if err != nil {

@@ -95,6 +95,11 @@ type Result struct {
 // PageSize is the largest page DescribeImages serves; the job always asks for it.
 const PageSize = 100
 
+// TagQueryLimit is the most images a DescribeImages with Tag.N filters finds in all, however
+// many match (the API reference says so): a tag-filtered listing that reaches it may be
+// incomplete, without any error.
+const TagQueryLimit = 1000
+
 // API is every ECS call the job makes. Every error an implementation returns is an *Error
 // (see Classify), so callers decide on Class and Code alone.
 type API interface {

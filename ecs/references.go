@@ -181,6 +181,10 @@ func (c *Client) essEndpointOf(region string) (hostport, protocol string) {
 	switch {
 	case c.essEndpoint != "":
 		return c.essEndpoint, c.essProtocol
+	case c.cfg.Dial != nil && essCentral[region]:
+		return "ess.aliyuncs.com", "http"
+	case c.cfg.Dial != nil:
+		return "ess." + region + ".aliyuncs.com", "http"
 	case essCentral[region]:
 		return "ess.aliyuncs.com", "https"
 	}

@@ -16,6 +16,14 @@ var remediations = map[string]string{
 	"SnapshotCreatedImage":         "custom images were created from the snapshot: delete those images with DeleteImage first, then the snapshot",
 	"SnapshotCreatedDisk": "disks were created from the snapshot: DeleteSnapshot with Force=true deletes it, " +
 		"after which those disks can no longer be re-initialized",
+	"InvalidOperation.DeleteSharedSnapshotUnsupported": "the snapshot is shared with other accounts: stop sharing it, " +
+		"then delete it by hand with DeleteSnapshot (its image is gone: no later run will see it)",
+	"IncorrectDiskStatus.CreatingSnapshot": "a snapshot of its disk was being created the whole run: " +
+		"delete it by hand with DeleteSnapshot once that is done (its image is gone: no later run will see it)",
+	"Operation.Conflict": "another operation held the snapshot the whole run: " +
+		"delete it by hand with DeleteSnapshot later (its image is gone: no later run will see it)",
+	"InvalidOperation.RelatedSnapshotNotFinished": "a snapshot related to it was not finished the whole run: " +
+		"delete it by hand with DeleteSnapshot once that one is done (its image is gone: no later run will see it)",
 }
 
 // Remediation returns the one-line remedy for a refusal code (see Class ClassBlocked), or ""

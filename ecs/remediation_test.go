@@ -6,7 +6,8 @@ import (
 )
 
 // TestEveryRefusalHasARemediation: each code Classify calls blocked has a one-line remedy that
-// names a way forward, and nothing else has one.
+// names a way forward, and nothing else has one but the busy codes (retried, and a remedy when
+// the snapshot stayed busy the whole run).
 func TestEveryRefusalHasARemediation(t *testing.T) {
 	for code := range blockedCodes {
 		r := Remediation(code)
@@ -18,7 +19,7 @@ func TestEveryRefusalHasARemediation(t *testing.T) {
 		}
 	}
 	for code := range remediations {
-		if !blockedCodes[code] {
+		if !blockedCodes[code] && !busyCodes[code] {
 			t.Errorf("%s has a remediation but is not a refusal", code)
 		}
 	}

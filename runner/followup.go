@@ -55,7 +55,7 @@ func (r *Runner) noteFollowUp(region, action string, e *ecs.Error) {
 	if r.follow.failFast == nil {
 		r.follow.failFast, r.follow.stopped = map[string]int{}, map[string]string{}
 	}
-	if e == nil || !failFastCodes[e.Code] {
+	if e == nil || !isFailFast(e.Code) {
 		r.follow.failFast[key] = 0
 		r.mu.Unlock()
 		return
@@ -64,7 +64,7 @@ func (r *Runner) noteFollowUp(region, action string, e *ecs.Error) {
 	n := r.follow.failFast[key]
 	msg := ""
 	if n >= r.retry.FailFastAfter && r.follow.stopped[key] == "" {
-		msg = fmt.Sprintf("%s: %s stopped after %d consecutive %s answers", region, action, n, e.Code)
+		msg = fmt.Sprintf("%s: %s stopped after %d consecutive %s answers%s", region, action, n, e.Code, failFastHint(e.Code))
 		r.follow.stopped[key] = msg
 	}
 	r.mu.Unlock()

@@ -155,14 +155,14 @@ func (r *Runner) observe(rs *regionState, a answer) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if e == nil || !failFastCodes[e.Code] {
+	if e == nil || !isFailFast(e.Code) {
 		rs.failFast = 0
 		return
 	}
 	rs.failFast++
 	if rs.failFast >= r.retry.FailFastAfter && !rs.stopped {
 		rs.stopped, rs.stopOutcome, rs.stopCode = true, report.NotAttempted, e.Code
-		rs.stopMessage = fmt.Sprintf("not attempted: %s stopped after %d consecutive %s answers", rs.name, rs.failFast, e.Code)
+		rs.stopMessage = fmt.Sprintf("not attempted: %s stopped after %d consecutive %s answers%s", rs.name, rs.failFast, e.Code, failFastHint(e.Code))
 		r.log.Error("region stopped", zap.String("region", rs.name), zap.String("code", e.Code))
 	}
 }

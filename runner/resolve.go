@@ -54,9 +54,21 @@ func (r *Runner) resolveAll(ctx context.Context) {
 func (r *Runner) resolve(ctx context.Context, rs *regionState, reg *policy.Region) *ecs.Error {
 	var images []ecs.Image
 	if reg.Select != nil {
-		listed, err := r.listAll(ctx, rs, reg.ListFilter(r.now()))
+		f := reg.ListFilter(r.now())
+		listed, err := r.listAll(ctx, rs, f)
 		if err != nil {
 			return err
+		}
+		// A tag-filtered listing finds ecs.TagQueryLimit images at most, however many match: one
+		// that reached the cap may have lost images, so the region is listed again without the
+		// tags, which the policy's selection checks itself.
+		if len(f.Tags) > 0 && len(listed) >= ecs.TagQueryLimit {
+			r.log.Info("tag-filtered listing reached the service's cap: listing without the tags",
+				zap.String("region", rs.name), zap.Int("listed", len(listed)))
+			f.Tags = nil
+			if listed, err = r.listAll(ctx, rs, f); err != nil {
+				return err
+			}
 		}
 		images = listed
 	}
@@ -86,6 +98,16 @@ func (r *Runner) resolve(ctx context.Context, rs *regionState, reg *policy.Regio
 		return err
 	}
 	images = append(images, found...)
+	// DescribeImages without ImageOwnerAlias leaves marketplace images out: an id it did not
+	// find is asked for again among them, so that a marketplace image named by id is reported
+	// not owned (ImageNotOwned), not missing.
+	if missing := notFound(lookup, found); len(missing) > 0 {
+		market, err := r.lookupOwned(ctx, rs, missing, r.retry.MaxAttempts, ecs.OwnerMarketplace)
+		if err != nil {
+			return err
+		}
+		images = append(images, market...)
+	}
 	if r.cfg.Policy.Limits.MaxDeletionPercent > 0 {
 		n, err := r.countOwn(ctx, rs)
 		if err != nil {
@@ -219,14 +241,35 @@ func (r *Runner) listAll(ctx context.Context, rs *regionState, f ecs.ListFilter)
 	return all[:n:n], nil
 }
 
-// lookup finds images by id, 100 a call, whatever their owner and status, each call given up
-// after attempts error answers.
+// lookup finds images by id, 100 a call, whatever their status and owner (marketplace images
+// excepted: the service leaves them out unless asked for them), each call given up after
+// attempts error answers.
 func (r *Runner) lookup(ctx context.Context, rs *regionState, ids []string, attempts int) ([]ecs.Image, *ecs.Error) {
+	return r.lookupOwned(ctx, rs, ids, attempts, "")
+}
+
+// notFound returns the ids that no image of found has, in order.
+func notFound(ids []string, found []ecs.Image) []string {
+	have := make(map[string]bool, len(found))
+	for _, img := range found {
+		have[img.ID] = true
+	}
+	var out []string
+	for _, id := range ids {
+		if !have[id] {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// lookupOwned is lookup with ImageOwnerAlias owner ("" sends none).
+func (r *Runner) lookupOwned(ctx context.Context, rs *regionState, ids []string, attempts int, owner string) ([]ecs.Image, *ecs.Error) {
 	n := (len(ids) + ecs.PageSize - 1) / ecs.PageSize
 	pages := make([][]ecs.Image, n)
 	if err := r.calls.each(ctx, rs, "DescribeImages", n, attempts, func(ctx context.Context, i int) error {
 		chunk := ids[i*ecs.PageSize : min((i+1)*ecs.PageSize, len(ids))]
-		f := ecs.ListFilter{ImageID: strings.Join(chunk, ","), Statuses: ecs.AllStatuses}
+		f := ecs.ListFilter{ImageID: strings.Join(chunk, ","), Statuses: ecs.AllStatuses, OwnerAlias: owner}
 		page, err := r.cfg.API.DescribeImagesPage(ctx, rs.name, f, 1, ecs.PageSize)
 		pages[i] = page.Images
 		return err

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -112,14 +113,39 @@ func (c RetryConfig) withDefaults() RetryConfig {
 
 // failFastCodes are refusals that no retry and no other image will get past: a region that keeps
 // answering them is stopped instead of being asked once per image.
+// Every security token refusal is one too, named here or not (see isFailFast).
 var failFastCodes = map[string]bool{
-	"Forbidden.RAM":                true,
-	"Forbidden":                    true,
-	"InvalidAccessKeyId.NotFound":  true,
-	"InvalidAccessKeyId":           true,
-	"SignatureDoesNotMatch":        true,
-	"InvalidSecurityToken.Expired": true,
-	"InvalidCredentials":           true,
+	"Forbidden.RAM":                              true,
+	"Forbidden":                                  true,
+	"InvalidAccessKeyId.NotFound":                true,
+	"InvalidAccessKeyId":                         true,
+	"SignatureDoesNotMatch":                      true,
+	"InvalidCredentials":                         true,
+	"MissingSecurityToken":                       true,
+	"InvalidSecurityToken.Expired":               true,
+	"InvalidSecurityToken.MismatchWithAccessKey": true,
+	"InvalidSecurityToken.Malformed":             true,
+}
+
+// isFailFast reports whether a code is a refusal that stops a region: one of failFastCodes, or
+// any other refusal of the security token (InvalidSecurityToken.*).
+func isFailFast(code string) bool {
+	return failFastCodes[code] || isSecurityTokenCode(code)
+}
+
+// isSecurityTokenCode reports whether the service refused the STS security token.
+func isSecurityTokenCode(code string) bool {
+	return code == "MissingSecurityToken" || code == "InvalidSecurityToken" || strings.HasPrefix(code, "InvalidSecurityToken.")
+}
+
+// failFastHint says what a fail-fast code means for the credential, for the stop message; ""
+// when the code says it well enough.
+func failFastHint(code string) string {
+	if isSecurityTokenCode(code) {
+		return ": the service refused the STS security token (missing, malformed, expired or not the access key's); " +
+			"get a fresh token with its access key and run again"
+	}
+	return ""
 }
 
 // Runner holds one run's state. Its report can be taken at any moment (Report), so that an

@@ -174,7 +174,7 @@ func (r *Runner) deleteSnapshot(ctx context.Context, rs *regionState, sn *snapIt
 		sn.inflight = false
 		r.mu.Unlock()
 		last = asECSError(err)
-		if last != nil && last.Class == ecs.ClassRetryable && !last.Throttled {
+		if last != nil && last.Class == ecs.ClassRetryable && !last.Throttled && !ecs.IsBusy(last.Code) {
 			unknown = true
 		}
 		// Counted before the slot is given back, so that no other delete starts unaware of a stop.
@@ -209,6 +209,10 @@ func (r *Runner) deleteSnapshot(ctx context.Context, rs *regionState, sn *snapIt
 	case err.Class == ecs.ClassNotFound:
 		r.finishSnap(sn, report.Skipped, err.Code, "the snapshot no longer exists: "+err.Message)
 	case err.Class == ecs.ClassRetryable:
+		// A snapshot busy the whole run stays, and its image is gone: no later run sees it.
+		r.mu.Lock()
+		sn.remediation = ecs.Remediation(err.Code)
+		r.mu.Unlock()
 		r.finishSnap(sn, report.Failed, err.Code, fmt.Sprintf("%s (after %d attempts)", err.Message, attempts))
 	default:
 		r.finishSnap(sn, report.Failed, err.Code, err.Message)

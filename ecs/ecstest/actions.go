@@ -215,11 +215,18 @@ func (s *Server) describeImages(p params, c *Call, _ *faultDraw) (any, *apiError
 	if e != nil {
 		return nil, e, false
 	}
+	tagCap := s.opts.TagQueryCap
+	if tagCap == 0 {
+		tagCap = DefaultTagQueryCap
+	}
 	resp := &describeImagesResp{RequestId: c.RequestID, RegionId: rs.name, PageNumber: pageNumber, PageSize: pageSize}
 	resp.Images.Image = []imageJSON{}
 	first := (pageNumber - 1) * pageSize
 	for _, im := range rs.sortedImages() {
+		// Without ImageOwnerAlias the service lists system, self, shared (others) and community
+		// images, never marketplace ones: those only with ImageOwnerAlias=marketplace.
 		if !statuses[im.Status] || ids != nil && !ids[im.ID] || owner != "" && im.OwnerAlias != owner ||
+			owner == "" && im.OwnerAlias == "marketplace" ||
 			name != "" && !strings.Contains(im.Name, name) || family != "" && im.Family != family ||
 			isPublic != nil && im.IsPublic != *isPublic ||
 			!start.IsZero() && im.CreationTime.Before(start) || !end.IsZero() && im.CreationTime.After(end) {
@@ -235,13 +242,21 @@ func (s *Server) describeImages(p params, c *Call, _ *faultDraw) (any, *apiError
 		if !tagsMatch(im.Tags, tags) {
 			continue
 		}
-		if resp.TotalCount >= first && resp.TotalCount < first+pageSize {
+		capped := len(tags) > 0 && tagCap > 0 && resp.TotalCount >= tagCap
+		if capped && s.opts.TagQueryTotal != "all" {
+			break
+		}
+		if !capped && resp.TotalCount >= first && resp.TotalCount < first+pageSize {
 			resp.Images.Image = append(resp.Images.Image, s.imageJSON(rs, im, used))
 		}
 		resp.TotalCount++
 	}
 	return resp, nil, false
 }
+
+// DefaultTagQueryCap is the most images a tag-filtered DescribeImages finds, as the API
+// reference says.
+const DefaultTagQueryCap = 1000
 
 func tagsMatch(have map[string]string, want []tagFilter) bool {
 	for _, t := range want {
@@ -530,11 +545,37 @@ func (s *Server) deleteSnapshot(p params, c *Call, d *faultDraw) (any, *apiError
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	sn := s.snapshots[id]
+	if sn != nil && s.hostRegion(c) != "" && sn.region != s.hostRegion(c) {
+		sn = nil // another region's snapshot: this region's endpoint does not know it
+	}
 	if sn == nil {
+		if s.opts.MissingSnapshot == "ignore" {
+			return &requestIDResp{RequestId: c.RequestID}, nil, false
+		}
 		return nil, errf(404, "InvalidSnapshotId.NotFound", "The specified SnapshotId does not exist."), false
 	}
 	if c.Region == "" {
 		c.Region = sn.region
+	}
+	if sn.CreatingSnapshot || sn.Conflict || sn.RelatedNotFinished {
+		var e *apiError
+		switch {
+		case sn.CreatingSnapshot:
+			e = errf(400, "IncorrectDiskStatus.CreatingSnapshot", "A snapshot is being created for the disk. Please try again later.")
+		case sn.Conflict:
+			e = errf(403, "Operation.Conflict", "The operation may conflicts with others.")
+		default:
+			e = errf(403, "InvalidOperation.RelatedSnapshotNotFinished", "The related snapshot of the specified snapshot is not finished.")
+		}
+		if sn.BusyFor > 0 {
+			if sn.busy++; sn.busy >= sn.BusyFor {
+				sn.CreatingSnapshot, sn.Conflict, sn.RelatedNotFinished = false, false, false
+			}
+		}
+		return nil, e, false
+	}
+	if sn.Shared {
+		return nil, errf(403, "InvalidOperation.DeleteSharedSnapshotUnsupported", "Deleting a shared snapshot is not supported; unshare it first."), false
 	}
 	if sn.refs > 0 {
 		return nil, errf(403, "SnapshotCreatedImage", "The specified snapshot has been used to create custom image, please delete the image before deleting the snapshot."), false

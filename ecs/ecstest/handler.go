@@ -96,7 +96,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case e != nil && e.Status == 0:
 	case e != nil:
-		writeError(w, c.RequestID, c.Region, e)
+		s.writeError(w, &c, e)
 	default:
 		w.Header().Set("x-acs-request-id", c.RequestID)
 		writeJSON(w, http.StatusOK, resp)
@@ -104,6 +104,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handle(r *http.Request, c *Call) (any, *apiError, bool) {
+	c.Host = r.Host
 	c.Action = r.Header.Get("x-acs-action")
 	c.Version = r.Header.Get("x-acs-version")
 	vals, err := url.ParseQuery(r.URL.RawQuery)
@@ -133,6 +134,16 @@ func (s *Server) handle(r *http.Request, c *Call) (any, *apiError, bool) {
 	key, e := s.verify(r, vals, body)
 	c.AccessKeyID = key
 	if e != nil {
+		if e.Code == "InvalidAccessKeyId.NotFound" && s.isESS(c) {
+			// Auto Scaling's common error table has it 400, with its own message.
+			e = errf(400, e.Code, "The Access Key ID provided does not exist in our records.")
+		}
+		return nil, e, false
+	}
+	if e := s.checkEndpoint(c); e != nil {
+		return nil, e, false
+	}
+	if e := s.checkToken(key, r.Header.Get("x-acs-security-token")); e != nil {
 		return nil, e, false
 	}
 

@@ -20,6 +20,7 @@ import (
 	"net/http"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -67,9 +68,42 @@ type Options struct {
 	// Now is the clock for signature date checks (x-acs-date within 15
 	// minutes of it); nil = time.Now. Rate limiting always uses the real clock.
 	Now func() time.Time
+	// STS makes access keys (of Credentials) STS keys: a request signed with one must carry its
+	// security token in x-acs-security-token, as the service checks after the signature. No
+	// token: 400 MissingSecurityToken; the token of another STS key: 400
+	// InvalidSecurityToken.MismatchWithAccessKey; any other wrong value: 400
+	// InvalidSecurityToken.Malformed; the right token past its Expires (by Now): 400
+	// InvalidSecurityToken.Expired. SetSTS changes them at run time (a rotation, an expiry).
+	STS map[string]STSToken
+	// TagQueryCap is the most images a DescribeImages with Tag.N filters finds in all, as the
+	// API reference says the service does (1,000): the matches past it are never listed, on
+	// any page. 0 means 1,000; negative means no cap.
+	TagQueryCap int
+	// TagQueryTotal says what TotalCount a capped tag query reports, which the reference does
+	// not: "capped" (default; min(matches, cap)) or "all" (every match, though only the first
+	// cap are ever listed: the pages past it come back empty).
+	TagQueryTotal string
+	// MissingSnapshot selects the answer to DeleteSnapshot of a snapshot that does not exist:
+	// "error" (default; 404 InvalidSnapshotId.NotFound, as the error table says) or "ignore"
+	// (200, as the parameter table says: the request is ignored).
+	MissingSnapshot string
+	// RegionalEndpoints serves every region under its own host names, as the service does:
+	// ecs.<region>.aliyuncs.com and ecs-<region>.aliyuncs.com for ECS, ess.<region>.aliyuncs.com
+	// for Auto Scaling; the central ecs.aliyuncs.com and ess.aliyuncs.com serve every region.
+	// The Host a request arrives at picks the product (a version of the other product answers
+	// InvalidAction.NotFound) and the region: a RegionId of another region, a DeleteSnapshot of
+	// another region's snapshot, or a host that is none of these is refused (see
+	// CodeWrongEndpoint). Tests reach the one listener under every name through a dialer.
+	RegionalEndpoints bool
 	// DiscardCalls keeps no call log (Calls returns none), only the tallies of Counts: for
 	// runs of hundreds of thousands of calls, whose log would outweigh what they measure.
 	DiscardCalls bool
+}
+
+// STSToken is the security token of an STS access key.
+type STSToken struct {
+	Token   string
+	Expires time.Time // zero: never
 }
 
 // Faults are injected into the answers to one action.
@@ -103,6 +137,7 @@ type Faults struct {
 // Call is one entry of the call log.
 type Call struct {
 	Action, Version, Region, AccessKeyID string
+	Host                                 string            // the Host header it arrived with
 	Params                               map[string]string // decoded query (first value of each key)
 	ImageID                              string
 	DryRun, Force                        bool
@@ -123,6 +158,7 @@ type Server struct {
 
 	denyMu sync.Mutex
 	deny   map[string]string
+	sts    map[string]STSToken // guarded by denyMu
 	now    func() time.Time
 
 	ln  net.Listener
@@ -166,6 +202,7 @@ type snapState struct {
 	Snapshot
 	region string
 	refs   int // images referencing it
+	busy   int // DeleteSnapshot requests answered with a passing refusal
 }
 
 type bucket struct {
@@ -223,10 +260,21 @@ func newServer(st *State, opts Options) (*Server, error) {
 	default:
 		return nil, fmt.Errorf("ecstest: MissingImage must be \"error\" or \"ignore\", not %q", opts.MissingImage)
 	}
+	switch opts.MissingSnapshot {
+	case "", "error", "ignore":
+	default:
+		return nil, fmt.Errorf("ecstest: MissingSnapshot must be \"error\" or \"ignore\", not %q", opts.MissingSnapshot)
+	}
+	switch opts.TagQueryTotal {
+	case "", "capped", "all":
+	default:
+		return nil, fmt.Errorf("ecstest: TagQueryTotal must be \"capped\" or \"all\", not %q", opts.TagQueryTotal)
+	}
 	s := &Server{
 		opts:      opts,
 		creds:     map[string]string{},
 		deny:      map[string]string{},
+		sts:       map[string]STSToken{},
 		now:       opts.Now,
 		regions:   map[string]*regionState{},
 		snapshots: map[string]*snapState{},
@@ -252,6 +300,9 @@ func newServer(st *State, opts Options) (*Server, error) {
 	}
 	for k, v := range opts.Deny {
 		s.deny[k] = v
+	}
+	for k, v := range opts.STS {
+		s.sts[k] = v
 	}
 	cp := st.Clone()
 	for name, r := range cp.Regions {
@@ -358,6 +409,43 @@ func (s *Server) SetDeny(key, code string) {
 	} else {
 		s.deny[key] = code
 	}
+}
+
+// SetSTS makes an access key an STS key whose requests need tok from now on; an empty
+// tok.Token makes it a plain access key again.
+func (s *Server) SetSTS(key string, tok STSToken) {
+	s.denyMu.Lock()
+	defer s.denyMu.Unlock()
+	if tok.Token == "" {
+		delete(s.sts, key)
+	} else {
+		s.sts[key] = tok
+	}
+}
+
+// checkToken checks the security token of a request signed by key, as the service does for
+// STS keys.
+func (s *Server) checkToken(key, token string) *apiError {
+	s.denyMu.Lock()
+	defer s.denyMu.Unlock()
+	want, ok := s.sts[key]
+	switch {
+	case !ok:
+		return nil
+	case token == "":
+		return errf(400, "MissingSecurityToken", "The input parameter \"SecurityToken\" that is mandatory for processing this request is not supplied.")
+	case token == want.Token:
+		if !want.Expires.IsZero() && !s.now().Before(want.Expires) {
+			return errf(400, "InvalidSecurityToken.Expired", "Specified SecurityToken is expired.")
+		}
+		return nil
+	}
+	for other, tok := range s.sts {
+		if other != key && tok.Token == token {
+			return errf(400, "InvalidSecurityToken.MismatchWithAccessKey", "Specified SecurityToken mismatch with the AccessKey.")
+		}
+	}
+	return errf(400, "InvalidSecurityToken.Malformed", "Specified SecurityToken is malformed.")
 }
 
 // denied returns the refusal for an action in a region, or nil.
@@ -651,19 +739,39 @@ func errf(status int, code, format string, args ...any) *apiError {
 	return &apiError{Status: status, Code: code, Message: fmt.Sprintf(format, args...)}
 }
 
+// errorBody is an error answer. ECS's carries Recommend; Auto Scaling's has only RequestId,
+// HostId, Code and Message, its HostId an ess host.
 type errorBody struct {
 	RequestId string
 	HostId    string
 	Code      string
 	Message   string
-	Recommend string
+	Recommend string `json:",omitempty"`
 }
 
-func hostID(region string) string {
-	if region == "" {
+// essCentral are the regions whose Auto Scaling endpoint is the central ess.aliyuncs.com, as
+// the ESS SDK's endpoint map has them.
+var essCentral = map[string]bool{
+	"cn-qingdao": true, "cn-beijing": true, "cn-hangzhou": true, "cn-shanghai": true, "cn-shenzhen": true,
+	"cn-hongkong": true, "ap-southeast-1": true, "us-west-1": true, "us-east-1": true,
+	"cn-shanghai-finance-1": true, "cn-shenzhen-finance-1": true, "cn-north-2-gov-1": true,
+}
+
+// hostID is the HostId of an answer: the host it arrived at in RegionalEndpoints mode, else
+// the product's endpoint for the region.
+func (s *Server) hostID(c *Call) string {
+	if s.opts.RegionalEndpoints && c.Host != "" {
+		return hostOnly(c.Host)
+	}
+	switch {
+	case c.Version == ESSAPIVersion && (c.Region == "" || essCentral[c.Region]):
+		return "ess.aliyuncs.com"
+	case c.Version == ESSAPIVersion:
+		return "ess." + c.Region + ".aliyuncs.com"
+	case c.Region == "":
 		return "ecs.aliyuncs.com"
 	}
-	return "ecs." + region + ".aliyuncs.com"
+	return "ecs." + c.Region + ".aliyuncs.com"
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -679,16 +787,87 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_, _ = w.Write(data)
 }
 
-func writeError(w http.ResponseWriter, reqID, region string, e *apiError) {
+func (s *Server) writeError(w http.ResponseWriter, c *Call, e *apiError) {
 	for k, v := range e.Header {
 		w.Header().Set(k, v)
 	}
+	reqID := c.RequestID
 	w.Header().Set("x-acs-request-id", reqID)
-	writeJSON(w, e.Status, errorBody{
-		RequestId: reqID,
-		HostId:    hostID(region),
-		Code:      e.Code,
-		Message:   e.Message,
-		Recommend: "https://api.aliyun.com/troubleshoot?q=" + e.Code + "&product=Ecs&requestId=" + reqID,
-	})
+	body := errorBody{RequestId: reqID, HostId: s.hostID(c), Code: e.Code, Message: e.Message}
+	if !s.isESS(c) {
+		body.Recommend = "https://api.aliyun.com/troubleshoot?q=" + e.Code + "&product=Ecs&requestId=" + reqID
+	}
+	writeJSON(w, e.Status, body)
+}
+
+// isESS reports whether a request is for Auto Scaling: by its host in RegionalEndpoints mode,
+// else by its signed version.
+func (s *Server) isESS(c *Call) bool {
+	if s.opts.RegionalEndpoints {
+		if product, _, ok := parseHost(c.Host); ok {
+			return product == "ess"
+		}
+	}
+	return c.Version == ESSAPIVersion
+}
+
+// CodeWrongEndpoint is the emulator's own answer (400) in RegionalEndpoints mode to a request
+// that arrived at a host that does not serve its region, or at no service host at all. The
+// service's own answer to that is not documented.
+const CodeWrongEndpoint = "InvalidEndpoint.RegionMismatch"
+
+// hostOnly strips the port of a Host header.
+func hostOnly(host string) string {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		return h
+	}
+	return host
+}
+
+// parseHost reads a service host name: its product ("ecs" or "ess") and region ("" for the
+// central endpoint, which serves every region).
+func parseHost(host string) (product, region string, ok bool) {
+	rest, found := strings.CutSuffix(strings.ToLower(hostOnly(host)), ".aliyuncs.com")
+	if !found {
+		return "", "", false
+	}
+	for _, p := range []string{"ecs", "ess"} {
+		switch {
+		case rest == p:
+			return p, "", true
+		case strings.HasPrefix(rest, p+".") && len(rest) > len(p)+1:
+			return p, rest[len(p)+1:], true
+		case p == "ecs" && strings.HasPrefix(rest, "ecs-") && len(rest) > 4:
+			return p, rest[4:], true
+		}
+	}
+	return "", "", false
+}
+
+// checkEndpoint refuses, in RegionalEndpoints mode, a request whose host is not a service host,
+// serves the other product, or serves another region than its RegionId.
+func (s *Server) checkEndpoint(c *Call) *apiError {
+	if !s.opts.RegionalEndpoints {
+		return nil
+	}
+	product, region, ok := parseHost(c.Host)
+	switch {
+	case !ok:
+		return errf(400, CodeWrongEndpoint, "The host %q is not an endpoint of the service.", hostOnly(c.Host))
+	case (product == "ess") != (c.Version == ESSAPIVersion):
+		return errf(404, "InvalidAction.NotFound", "Specified api is not found, please check your url and method.")
+	case region != "" && c.Region != "" && region != c.Region:
+		return errf(400, CodeWrongEndpoint, "The region %s is not served at the endpoint %s.", c.Region, hostOnly(c.Host))
+	}
+	return nil
+}
+
+// hostRegion is the region a request's host serves in RegionalEndpoints mode; "" for the
+// central endpoint or outside that mode.
+func (s *Server) hostRegion(c *Call) string {
+	if !s.opts.RegionalEndpoints {
+		return ""
+	}
+	_, region, _ := parseHost(c.Host)
+	return region
 }

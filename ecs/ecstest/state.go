@@ -64,6 +64,19 @@ type Snapshot struct {
 	SizeGiB int    `yaml:"size_gib,omitempty"`
 	// UsedByDisks makes DeleteSnapshot answer SnapshotCreatedDisk unless Force=true.
 	UsedByDisks bool `yaml:"used_by_disks,omitempty"`
+	// Shared (with other accounts) makes DeleteSnapshot answer 403
+	// InvalidOperation.DeleteSharedSnapshotUnsupported.
+	Shared bool `yaml:"shared,omitempty"`
+	// CreatingSnapshot (its disk is taking a snapshot now) makes DeleteSnapshot answer 400
+	// IncorrectDiskStatus.CreatingSnapshot; Conflict (another operation holds it) 403
+	// Operation.Conflict; RelatedNotFinished (a snapshot it relates to is not finished) 403
+	// InvalidOperation.RelatedSnapshotNotFinished. These pass: see BusyFor.
+	CreatingSnapshot   bool `yaml:"creating_snapshot,omitempty"`
+	Conflict           bool `yaml:"conflict,omitempty"`
+	RelatedNotFinished bool `yaml:"related_not_finished,omitempty"`
+	// BusyFor is how many DeleteSnapshot requests the passing refusals above answer before
+	// they clear; 0 means they never clear.
+	BusyFor int `yaml:"busy_for,omitempty"`
 }
 
 // DefaultOwnerID is the account id reported for self-owned images without OwnerID.
