@@ -322,24 +322,9 @@ const dryRunIgnoredMessage = "the service ignored DryRun: it answered a DryRun D
 // the lookup, the fault does not.
 func (r *Runner) lookUpDryRunIgnored(ctx context.Context) {
 	its := r.itemsWhere(func(it *item) bool { return it.state == stateFailed && it.code == CodeDryRunNotHonoured })
-	r.eachRegion(its, func(rs *regionState, its []*item) {
-		ids := make([]string, len(its))
-		for i, it := range its {
-			ids[i] = it.id
-		}
-		found, err := r.lookup(ctx, rs, ids, max(r.retry.MaxAttempts, resolveAttempts))
-		if err != nil {
-			r.warn(fmt.Sprintf("%s: could not look up %d images whose DryRun the service did not honour: %s", rs.name, len(its), err.Error()))
-			return
-		}
-		still := make(map[string]bool, len(found))
-		for _, img := range found {
-			still[img.ID] = true
-		}
-		for _, it := range its {
-			if !still[it.id] {
-				r.move(it, stateDeleted, CodeDryRunNotHonoured, dryRunIgnoredMessage)
-			}
+	r.settleByLookup(ctx, its, "look up images whose DryRun the service did not honour", func(it *item, listed bool) {
+		if !listed {
+			r.move(it, stateDeleted, CodeDryRunNotHonoured, dryRunIgnoredMessage)
 		}
 	})
 }

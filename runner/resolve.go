@@ -302,6 +302,26 @@ const resolveAttempts = 16
 // if still listed; if the lookup itself fails, it stays unknown, and the report says
 // CodeDeleteResultUnknown.
 func (r *Runner) confirmDeleted(ctx context.Context, its []*item) {
+	// If the lookup fails, the unknown ones stay unknown: the report says so.
+	r.settleByLookup(ctx, its, "confirm the deletion of", func(it *item, listed bool) {
+		r.mu.Lock()
+		s, code, msg := it.state, it.code, it.message
+		r.mu.Unlock()
+		switch {
+		case s == stateDeleted && listed:
+			r.move(it, stateFailed, CodeDeleteNotConfirmed, "DeleteImage answered success but the image is still listed")
+		case s == stateUnknown && listed:
+			r.move(it, stateFailed, code, msg+"; the image is still there")
+		case s == stateUnknown:
+			r.move(it, stateDeleted, "", "the answers to its real deletes were lost, and the image is gone")
+		}
+	})
+}
+
+// settleByLookup looks the items up by id, region by region, 100 a call and with more tries
+// than a delete (resolveAttempts), and tells settle whether the service still lists each. Where
+// the lookup fails, the items stay as they are and a warning says the run could not do what.
+func (r *Runner) settleByLookup(ctx context.Context, its []*item, what string, settle func(it *item, listed bool)) {
 	r.eachRegion(its, func(rs *regionState, its []*item) {
 		ids := make([]string, len(its))
 		for i, it := range its {
@@ -309,26 +329,15 @@ func (r *Runner) confirmDeleted(ctx context.Context, its []*item) {
 		}
 		found, err := r.lookup(ctx, rs, ids, max(r.retry.MaxAttempts, resolveAttempts))
 		if err != nil {
-			// The unknown ones stay unknown: the report says so (CodeDeleteResultUnknown).
-			r.warn(fmt.Sprintf("%s: could not confirm %d deletions: %s", rs.name, len(its), err.Error()))
+			r.warn(fmt.Sprintf("%s: could not %s %d images: %s", rs.name, what, len(its), err.Error()))
 			return
 		}
-		still := make(map[string]bool, len(found))
+		listed := make(map[string]bool, len(found))
 		for _, img := range found {
-			still[img.ID] = true
+			listed[img.ID] = true
 		}
 		for _, it := range its {
-			r.mu.Lock()
-			s, code, msg := it.state, it.code, it.message
-			r.mu.Unlock()
-			switch {
-			case s == stateDeleted && still[it.id]:
-				r.move(it, stateFailed, CodeDeleteNotConfirmed, "DeleteImage answered success but the image is still listed")
-			case s == stateUnknown && still[it.id]:
-				r.move(it, stateFailed, code, msg+"; the image is still there")
-			case s == stateUnknown:
-				r.move(it, stateDeleted, "", "the answers to its real deletes were lost, and the image is gone")
-			}
+			settle(it, listed[it.id])
 		}
 	})
 }

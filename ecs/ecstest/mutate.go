@@ -13,18 +13,7 @@ func (s *Server) AddImage(region string, im Image) bool {
 	if rs == nil || rs.images[im.ID] != nil {
 		return false
 	}
-	if im.Status == "" {
-		im.Status = "Available"
-	}
-	if im.OwnerAlias == "" {
-		im.OwnerAlias = "self"
-	}
-	if im.OwnerID == "" && im.OwnerAlias == "self" {
-		im.OwnerID = DefaultOwnerID
-	}
-	if im.SizeGiB == 0 {
-		im.SizeGiB = 20
-	}
+	im.withDefaults()
 	im.Snapshots = nil
 	im.Tags = maps.Clone(im.Tags)
 	rs.images[im.ID] = &im
@@ -66,4 +55,21 @@ func (s *Server) RemoveImage(region, id string) bool {
 	delete(rs.images, id)
 	rs.sorted = nil
 	return true
+}
+
+// withDefaults fills what a state file may leave out: Available, owned by the account itself,
+// 20 GiB.
+func (im *Image) withDefaults() {
+	if im.Status == "" {
+		im.Status = "Available"
+	}
+	if im.OwnerAlias == "" {
+		im.OwnerAlias = "self"
+	}
+	if im.OwnerID == "" && im.OwnerAlias == "self" {
+		im.OwnerID = DefaultOwnerID
+	}
+	if im.SizeGiB == 0 {
+		im.SizeGiB = 20
+	}
 }

@@ -314,18 +314,7 @@ func newServer(st *State, opts Options) (*Server, error) {
 		}
 		for i := range r.Images {
 			im := r.Images[i]
-			if im.Status == "" {
-				im.Status = "Available"
-			}
-			if im.OwnerAlias == "" {
-				im.OwnerAlias = "self"
-			}
-			if im.OwnerID == "" && im.OwnerAlias == "self" {
-				im.OwnerID = DefaultOwnerID
-			}
-			if im.SizeGiB == 0 {
-				im.SizeGiB = 20
-			}
+			im.withDefaults()
 			rs.images[im.ID] = &im
 		}
 		for _, in := range r.Instances {
