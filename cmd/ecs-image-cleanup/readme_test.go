@@ -24,7 +24,7 @@ func TestReadmeShowsTheDemoAudit(t *testing.T) {
 		t.Fatalf("no plan section in the demo's output:\n%s", stdout.String())
 	}
 	_, plan, _ = strings.Cut(plan, "\n") // the "(report: PATH)" rest of the heading line
-	readme, err := os.ReadFile("../../README.md")
+	readme, err := os.ReadFile("../../docs/report.md")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,7 +32,7 @@ func TestReadmeShowsTheDemoAudit(t *testing.T) {
 	_, shown, ok := strings.Cut(string(readme), begin)
 	shown, _, ok2 = strings.Cut(shown, end)
 	if !ok || !ok2 {
-		t.Fatalf("README.md has no %q ... %q block", begin, end)
+		t.Fatalf("docs/report.md has no %q ... %q block", begin, end)
 	}
 	stable := func(s string) []string {
 		var out []string
