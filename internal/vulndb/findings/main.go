@@ -120,9 +120,12 @@ func run(in io.Reader, stdout, stderr io.Writer) int {
 		if s := summaries[f.osv]; s != "" {
 			what += " (" + s + ")"
 		}
-		where := strings.Join(f.packages, ", ")
+		where := "imports " + strings.Join(f.packages, ", ")
+		if len(f.packages) == 0 {
+			where = "requires the module"
+		}
 		if len(f.called) > 0 {
-			where = "calls " + strings.Join(f.called, ", ")
+			where = "calls " + shortList(f.called)
 		}
 		switch {
 		case f.module == stdlib:
@@ -142,7 +145,7 @@ func run(in io.Reader, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stdout, "module: %s: %s@%s: %s; %s\n", what, f.module, f.version, where, fix)
 		default:
 			notes++
-			fmt.Fprintf(stdout, "note: %s: %s@%s is imported (%s) but its vulnerable code is never called\n", what, f.module, f.version, where)
+			fmt.Fprintf(stdout, "note: %s: %s@%s: %s, but never calls its vulnerable code\n", what, f.module, f.version, where)
 		}
 	}
 	fmt.Fprintf(stdout, "govulncheck: %d module finding(s) the code calls, %d in the standard library, %d imported but not called\n",
@@ -151,6 +154,17 @@ func run(in io.Reader, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// shortList names the first few symbols, sorted, and counts the rest: a vulnerability in
+// net/http can be reached through dozens.
+func shortList(syms []string) string {
+	sort.Strings(syms)
+	const most = 3
+	if len(syms) <= most {
+		return strings.Join(syms, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(syms[:most], ", "), len(syms)-most)
 }
 
 func contains(list []string, s string) bool {

@@ -29,7 +29,7 @@ func TestStandardLibraryReportedNotFailed(t *testing.T) {
 		t.Fatalf("exit %d\n%s%s", code, out.String(), errOut.String())
 	}
 	want := "standard library: GO-2026-0001 (Quadratic parsing in net/http): calls net/http.ReadRequest; fixed in go1.26.9, this build uses go1.26.8: raise go.mod's go line and the Dockerfile's Go image\n" +
-		"note: GO-2026-0003 (Leak in golang.org/x/text): golang.org/x/text@v0.43.0 is imported (golang.org/x/text/language) but its vulnerable code is never called\n" +
+		"note: GO-2026-0003 (Leak in golang.org/x/text): golang.org/x/text@v0.43.0: imports golang.org/x/text/language, but never calls its vulnerable code\n" +
 		"govulncheck: 0 module finding(s) the code calls, 1 in the standard library, 1 imported but not called\n"
 	if out.String() != want {
 		t.Errorf("got\n%s\nwant\n%s", out.String(), want)
@@ -41,7 +41,7 @@ func TestCalledModuleFails(t *testing.T) {
 	if code := run(strings.NewReader(stream+calledModule), &out, &errOut); code != 1 {
 		t.Fatalf("exit %d, want 1\n%s", code, out.String())
 	}
-	if want := "module: GO-2026-0002 (Panic in golang.org/x/net/html): golang.org/x/net@v0.62.0: calls golang.org/x/net/html.Parse, golang.org/x/net/html.Node.Render; fixed in golang.org/x/net@v0.63.0\n"; !strings.Contains(out.String(), want) {
+	if want := "module: GO-2026-0002 (Panic in golang.org/x/net/html): golang.org/x/net@v0.62.0: calls golang.org/x/net/html.Node.Render, golang.org/x/net/html.Parse; fixed in golang.org/x/net@v0.63.0\n"; !strings.Contains(out.String(), want) {
 		t.Errorf("got\n%s\nwant a line\n%s", out.String(), want)
 	}
 }
