@@ -62,6 +62,8 @@ type decoder struct {
 	nodes map[string]*yaml.Node // field path -> value node, for placing validation errors
 	// broken are the fields with structural problems, which decode as absent; see validatePartial.
 	broken []string
+	// warnings are things worth a look that do not make the policy wrong, such as an unknown region.
+	warnings []*Error
 }
 
 // errorf records a problem at a node.
@@ -77,6 +79,15 @@ func (d *decoder) errorf(n *yaml.Node, field, format string, args ...any) {
 // absent, at the closest enclosing node that is present.
 func (d *decoder) errorAt(field, format string, args ...any) {
 	d.errorf(d.node(field), field, format, args...)
+}
+
+// warnAt records a warning about a field, placed like errorAt's problems.
+func (d *decoder) warnAt(field, format string, args ...any) {
+	e := &Error{File: d.file, Field: field, Msg: fmt.Sprintf(format, args...)}
+	if n := d.node(field); n != nil {
+		e.Line, e.Column = n.Line, n.Column
+	}
+	d.warnings = append(d.warnings, e)
 }
 
 // node finds the value node of a field path, or of its closest present ancestor.

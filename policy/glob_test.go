@@ -143,11 +143,20 @@ func isASCII(s string) bool {
 	return true
 }
 
+// matchAllHead starts a policy whose one selector is a name, quoted after it.
+const matchAllHead = "version: 1\nregions:\n  - region: cn-hangzhou\n    select:\n      name: "
+
+// matchAllNames match every image name, and are refused alone in a selector.
+var matchAllNames = []string{"*", "?*", "*?*", "??*", "**", "*?", "[^/]*"}
+
+// narrowingNames narrow, if only by length, and are accepted alone.
+var narrowingNames = []string{"ci-*", "[a-z]*", "???*", "??", "?", "*-*", "[^x]*", `\**`}
+
 // TestMatchAllNameRefused checks the refusal through Parse: at the name's own position, only
 // when nothing else narrows the selector, and never for a glob that narrows.
 func TestMatchAllNameRefused(t *testing.T) {
-	const head = "version: 1\nregions:\n  - region: cn-hangzhou\n    select:\n      name: "
-	for _, g := range []string{"*", "?*", "*?*", "??*", "**", "*?", "[^/]*"} {
+	const head = matchAllHead
+	for _, g := range matchAllNames {
 		_, err := Parse("p.yaml", []byte(head+`"`+g+`"`+"\n"))
 		want := `p.yaml:5:13: field regions[0].select.name: "` + g + `" matches every image name, so the selector would select every image: give a narrower name, tags or older_than`
 		if err == nil || err.Error() != want {
@@ -158,7 +167,7 @@ func TestMatchAllNameRefused(t *testing.T) {
 			t.Errorf("name %q with older_than: %v", g, err)
 		}
 	}
-	for _, g := range []string{"ci-*", "[a-z]*", "???*", "??", "?", "*-*", "[^x]*", `\**`} {
+	for _, g := range narrowingNames {
 		if _, err := Parse("p.yaml", []byte(head+`'`+g+`'`+"\n")); err != nil {
 			t.Errorf("name %q: %v", g, err)
 		}

@@ -36,8 +36,8 @@ func TestParseValid(t *testing.T) {
 	}
 }
 
-func TestParseFull(t *testing.T) {
-	src := `version: 1
+// fullPolicy sets most keys of the file, for the parse test and the schema test.
+const fullPolicy = `version: 1
 concurrency: 16
 regions:
   - region: cn-hangzhou
@@ -60,6 +60,9 @@ limits:
   max_deletions: 100
   max_deletion_percent: 50
 `
+
+func TestParseFull(t *testing.T) {
+	src := fullPolicy
 	p, err := Parse("p.yaml", []byte(src))
 	if err != nil {
 		t.Fatal(err)

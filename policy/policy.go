@@ -58,6 +58,9 @@ type Policy struct {
 	Protect Protect
 	// Limits are the guards that abort apply before any real delete.
 	Limits Limits
+	// Warnings are things in the file worth a look that do not make it wrong, in file order:
+	// a region id that is not in KnownRegions, with the nearest known one.
+	Warnings []*Error
 }
 
 // Region is one region entry: what it selects and how its images are deleted.

@@ -42,21 +42,25 @@ func TestProtectReferenced(t *testing.T) {
 	}
 }
 
+// referencedErrorTests are protect.referenced values other than the YAML booleans, with the
+// exact message Parse gives.
+var referencedErrorTests = []struct{ name, src, want string }{
+	{"referenced_no", "version: 1\nregions:\n  - region: cn-hangzhou\n    image_ids: [m-a]\nprotect:\n  referenced: no\n",
+		"p.yaml:6:15: field protect.referenced: want true or false, found string \"no\""},
+	{"referenced_string", "version: 1\nregions:\n  - region: cn-hangzhou\n    image_ids: [m-a]\nprotect:\n  referenced: \"false\"\n",
+		"p.yaml:6:15: field protect.referenced: want true or false, found string \"false\""},
+	{"referenced_zero", "version: 1\nregions:\n  - region: cn-hangzhou\n    image_ids: [m-a]\n    protect:\n      referenced: 0\n",
+		"p.yaml:6:19: field regions[0].protect.referenced: want true or false, found integer 0"},
+	{"referenced_null", "version: 1\nregions:\n  - region: cn-hangzhou\n    image_ids: [m-a]\nprotect:\n  referenced:\n",
+		"p.yaml:6:14: field protect.referenced: has no value"},
+	{"referenced_misspelt", "version: 1\nregions:\n  - region: cn-hangzhou\n    image_ids: [m-a]\nprotect:\n  refrenced: false\n",
+		"p.yaml:6:3: field protect.refrenced: unknown field (want one of image_ids, tags, names, referenced)"},
+}
+
 // TestProtectReferencedOnlyLiteralBooleans: turning the check off takes the YAML boolean false in
 // so many words, and a wrong value is named by file, line, column and field.
 func TestProtectReferencedOnlyLiteralBooleans(t *testing.T) {
-	for _, tc := range []struct{ src, want string }{
-		{"version: 1\nregions:\n  - region: cn-hangzhou\n    image_ids: [m-a]\nprotect:\n  referenced: no\n",
-			"p.yaml:6:15: field protect.referenced: want true or false, found string \"no\""},
-		{"version: 1\nregions:\n  - region: cn-hangzhou\n    image_ids: [m-a]\nprotect:\n  referenced: \"false\"\n",
-			"p.yaml:6:15: field protect.referenced: want true or false, found string \"false\""},
-		{"version: 1\nregions:\n  - region: cn-hangzhou\n    image_ids: [m-a]\n    protect:\n      referenced: 0\n",
-			"p.yaml:6:19: field regions[0].protect.referenced: want true or false, found integer 0"},
-		{"version: 1\nregions:\n  - region: cn-hangzhou\n    image_ids: [m-a]\nprotect:\n  referenced:\n",
-			"p.yaml:6:14: field protect.referenced: has no value"},
-		{"version: 1\nregions:\n  - region: cn-hangzhou\n    image_ids: [m-a]\nprotect:\n  refrenced: false\n",
-			"p.yaml:6:3: field protect.refrenced: unknown field (want one of image_ids, tags, names, referenced)"},
-	} {
+	for _, tc := range referencedErrorTests {
 		_, err := Parse("p.yaml", []byte(tc.src))
 		if err == nil || err.Error() != tc.want {
 			t.Errorf("got\n%v\nwant\n%s", err, tc.want)

@@ -244,32 +244,37 @@ regions:
 	}
 }
 
+// retentionErrorTests are bad keep_latest, group_by and delete_snapshots settings, each under
+// retentionHead, with the exact message Parse gives.
+const retentionHead = "version: 1\nregions:\n  - region: cn-hangzhou\n"
+
+var retentionErrorTests = []struct{ name, src, want string }{
+	{"keep_latest_zero", "    select: {name: \"ci-*\", keep_latest: 0, group_by: family}\n",
+		"p.yaml:4:41: field regions[0].select.keep_latest: 0 is ambiguous (keep none, or no retention?): use at least 1, or leave the key out for no retention"},
+	{"keep_latest_negative", "    select: {name: \"ci-*\", keep_latest: -2, group_by: family}\n",
+		"p.yaml:4:41: field regions[0].select.keep_latest: -2 is negative: use at least 1, or leave the key out for no retention"},
+	{"keep_latest_without_group_by", "    select: {name: \"ci-*\", keep_latest: 2}\n",
+		"p.yaml:4:41: field regions[0].select.keep_latest: needs group_by: family or name_prefix"},
+	{"group_by_without_keep_latest", "    select: {name: \"ci-*\", group_by: family}\n",
+		"p.yaml:4:38: field regions[0].select.group_by: has no effect without keep_latest: give keep_latest: N, or leave group_by out"},
+	{"group_by_unknown", "    select: {name: \"ci-*\", keep_latest: 2, group_by: tags}\n",
+		"p.yaml:4:54: field regions[0].select.group_by: \"tags\" is not a grouping (want family or name_prefix)"},
+	{"keep_latest_string", "    select: {name: \"ci-*\", keep_latest: two, group_by: family}\n",
+		"p.yaml:4:41: field regions[0].select.keep_latest: want an integer, found string \"two\""},
+	{"delete_snapshots_yes", "    select: {name: \"ci-*\"}\n    delete_snapshots: yes\n",
+		"p.yaml:5:23: field regions[0].delete_snapshots: want true or false, found string \"yes\""},
+	{"delete_snapshot_misspelt", "    select: {name: \"ci-*\"}\n    delete_snapshot: true\n",
+		"p.yaml:5:5: field regions[0].delete_snapshot: unknown field (want one of region, image_ids, select, force, delete_snapshots, protect)"},
+	// keep_latest does not make a selector narrow: it would still select most of the account.
+	{"keep_latest_does_not_narrow", "    select: {keep_latest: 2, group_by: family}\n",
+		"p.yaml:4:13: field regions[0].select: selects every image: give name, tags or older_than"},
+}
+
 func TestRetentionErrors(t *testing.T) {
-	head := "version: 1\nregions:\n  - region: cn-hangzhou\n"
-	for _, tt := range []struct{ src, want string }{
-		{"    select: {name: \"ci-*\", keep_latest: 0, group_by: family}\n",
-			"p.yaml:4:41: field regions[0].select.keep_latest: 0 is ambiguous (keep none, or no retention?): use at least 1, or leave the key out for no retention"},
-		{"    select: {name: \"ci-*\", keep_latest: -2, group_by: family}\n",
-			"p.yaml:4:41: field regions[0].select.keep_latest: -2 is negative: use at least 1, or leave the key out for no retention"},
-		{"    select: {name: \"ci-*\", keep_latest: 2}\n",
-			"p.yaml:4:41: field regions[0].select.keep_latest: needs group_by: family or name_prefix"},
-		{"    select: {name: \"ci-*\", group_by: family}\n",
-			"p.yaml:4:38: field regions[0].select.group_by: has no effect without keep_latest: give keep_latest: N, or leave group_by out"},
-		{"    select: {name: \"ci-*\", keep_latest: 2, group_by: tags}\n",
-			"p.yaml:4:54: field regions[0].select.group_by: \"tags\" is not a grouping (want family or name_prefix)"},
-		{"    select: {name: \"ci-*\", keep_latest: two, group_by: family}\n",
-			"p.yaml:4:41: field regions[0].select.keep_latest: want an integer, found string \"two\""},
-		{"    select: {name: \"ci-*\"}\n    delete_snapshots: yes\n",
-			"p.yaml:5:23: field regions[0].delete_snapshots: want true or false, found string \"yes\""},
-		{"    select: {name: \"ci-*\"}\n    delete_snapshot: true\n",
-			"p.yaml:5:5: field regions[0].delete_snapshot: unknown field (want one of region, image_ids, select, force, delete_snapshots, protect)"},
-		// keep_latest does not make a selector narrow: it would still select most of the account.
-		{"    select: {keep_latest: 2, group_by: family}\n",
-			"p.yaml:4:13: field regions[0].select: selects every image: give name, tags or older_than"},
-	} {
-		_, err := Parse("p.yaml", []byte(head+tt.src))
+	for _, tt := range retentionErrorTests {
+		_, err := Parse("p.yaml", []byte(retentionHead+tt.src))
 		if err == nil || err.Error() != tt.want {
-			t.Errorf("%s\ngot  %v\nwant %s", tt.src, err, tt.want)
+			t.Errorf("%s\ngot  %v\nwant %s", tt.name, err, tt.want)
 		}
 	}
 }

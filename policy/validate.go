@@ -56,6 +56,9 @@ func (d *decoder) validate(fp *filePolicy) *Policy {
 				d.errorAt(field+".region", "region %s is listed twice (first at %s); give each region one entry", fr.Region, d.pos(first))
 			} else {
 				firstRegion[fr.Region] = field + ".region"
+				if w := unknownRegion(fr.Region); w != "" {
+					d.warnAt(field+".region", "%s", w)
+				}
 			}
 		}
 
@@ -94,6 +97,7 @@ func (d *decoder) validate(fp *filePolicy) *Policy {
 	if len(d.errs) > 0 {
 		return nil
 	}
+	p.Warnings = d.warnings
 	return p
 }
 

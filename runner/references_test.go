@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -314,53 +316,148 @@ func TestLastInFamily(t *testing.T) {
 	}
 }
 
-// TestRAMPolicyCoversEveryCall: examples/ram-policy.json allows every action a plan and an apply
-// send, ESS's under its own service prefix, so that a user who applies it meets no refusal.
-func TestRAMPolicyCoversEveryCall(t *testing.T) {
-	data, err := os.ReadFile("../examples/ram-policy.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var doc struct {
-		Statement []struct {
-			Effect   string
-			Action   []string
-			Resource any
+// ramDocument is a RAM policy document: its Allow statements, each action with the resources
+// it is granted on ("*", or an ARN pattern with * wildcards).
+type ramDocument map[string][]string
+
+// loadRAM reads RAM policy documents and returns what their Allow statements grant together.
+func loadRAM(t *testing.T, paths ...string) ramDocument {
+	t.Helper()
+	grants := ramDocument{}
+	for _, p := range paths {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	if err := json.Unmarshal(data, &doc); err != nil {
-		t.Fatal(err)
-	}
-	allowed := map[string]bool{}
-	for _, st := range doc.Statement {
-		if st.Effect == "Allow" {
+		var doc struct {
+			Version   string
+			Statement []struct {
+				Effect   string
+				Action   []string
+				Resource any
+			}
+		}
+		if err := json.Unmarshal(data, &doc); err != nil {
+			t.Fatalf("%s: %v", p, err)
+		}
+		if doc.Version != "1" {
+			t.Errorf("%s: Version %q, want \"1\"", p, doc.Version)
+		}
+		for _, st := range doc.Statement {
+			if st.Effect != "Allow" {
+				continue
+			}
+			var resources []string
+			switch r := st.Resource.(type) {
+			case string:
+				resources = []string{r}
+			case []any:
+				for _, v := range r {
+					s, _ := v.(string)
+					resources = append(resources, s)
+				}
+			}
 			for _, a := range st.Action {
-				allowed[a] = true
+				grants[a] = append(grants[a], resources...)
 			}
 		}
 	}
-	st := simpleState(3, "cn-hangzhou")
-	st.Regions["cn-hangzhou"].LaunchTemplates = fillerTemplates(2)
-	st.Regions["cn-hangzhou"].ScalingConfigurations = []ecstest.ScalingConfiguration{{ID: "asc-a", ImageID: "m-elsewhere"}}
-	h := newHarness(t, st, ecstest.Options{}, simplePolicy(2, "limits:\n  max_deletion_percent: 100\n", "cn-hangzhou"))
-	h.run(t, runner.Plan, nil)
-	h.run(t, runner.Apply, nil)
+	return grants
+}
+
+// ramResource is the resource RAM checks a call against: the ARN of the image or snapshot for
+// the actions ECS's RAM table gives a resource type, "*" for the list actions, which have none.
+func ramResource(c ecstest.Call) string {
+	switch c.Action {
+	case "DeleteImage", "DescribeImageSharePermission":
+		return "acs:ecs:" + c.Region + ":1234567890123456:image/" + c.Params["ImageId"]
+	case "DeleteSnapshot":
+		return "acs:ecs:" + c.Region + ":1234567890123456:snapshot/" + c.Params["SnapshotId"]
+	}
+	return "*"
+}
+
+// grants reports whether the documents allow an action on a resource. A pattern's * matches any
+// run of characters, as in RAM; a list action's "*" is granted only by a Resource of "*".
+func (d ramDocument) grants(action, resource string) bool {
+	for _, pattern := range d[action] {
+		if pattern == "*" {
+			return true
+		}
+		re := "^" + strings.ReplaceAll(regexp.QuoteMeta(pattern), `\*`, ".*") + "$"
+		if resource != "*" && regexp.MustCompile(re).MatchString(resource) {
+			return true
+		}
+	}
+	return false
+}
+
+// checkGranted fails for every call the run sent that the documents do not allow.
+func checkGranted(t *testing.T, srv *ecstest.Server, docs ramDocument, names string) map[string]bool {
+	t.Helper()
 	sent := map[string]bool{}
-	for _, c := range h.srv.Calls() {
+	for _, c := range srv.Calls() {
 		prefix := "ecs:"
 		if c.Version == ecs.ESSAPIVersion {
 			prefix = "ess:"
 		}
-		sent[prefix+c.Action] = true
+		a := prefix + c.Action
+		if res := ramResource(c); !docs.grants(a, res) && !sent[a] {
+			t.Errorf("the job sends %s on %s but %s does not allow it", a, res, names)
+		}
+		sent[a] = true
 	}
-	for _, a := range []string{"ecs:DescribeImages", "ecs:DeleteImage", "ecs:DescribeLaunchTemplates", "ecs:DescribeLaunchTemplateVersions", "ess:DescribeScalingConfigurations"} {
+	return sent
+}
+
+// TestRAMPolicyCoversEveryCall: examples/ram-policy.json and the optional documents beside it
+// (ram-policy-*.json) together allow every action a plan and an apply send with every feature
+// on (references, blockers, delete_snapshots), ESS's under its own service prefix and each on the
+// resource it names, so that a user who applies them meets no refusal.
+func TestRAMPolicyCoversEveryCall(t *testing.T) {
+	paths, err := filepath.Glob("../examples/ram-policy*.json")
+	if err != nil || len(paths) < 2 {
+		t.Fatalf("ram policies %v, %v", paths, err)
+	}
+	docs := loadRAM(t, paths...)
+	st, err := ecstest.LoadState("../examples/emulator-state.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pol, err := os.ReadFile("../examples/demo.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, st, ecstest.Options{}, string(pol))
+	for _, command := range []string{runner.Plan, runner.Apply} {
+		h.run(t, command, func(c *runner.Config) { c.Blockers = true })
+	}
+	sent := checkGranted(t, h.srv, docs, strings.Join(paths, " + "))
+	for _, a := range []string{"ecs:DescribeImages", "ecs:DeleteImage", "ecs:DescribeLaunchTemplates", "ecs:DescribeLaunchTemplateVersions",
+		"ess:DescribeScalingConfigurations", "ecs:DescribeInstances", "ecs:DescribeImageSharePermission", "ecs:DeleteSnapshot"} {
 		if !sent[a] {
 			t.Errorf("the run never sent %s: the test does not cover it", a)
 		}
 	}
-	for a := range sent {
-		if !allowed[a] {
-			t.Errorf("the job sends %s but examples/ram-policy.json does not allow it", a)
+	// No document grants more than the job sends.
+	for a := range docs {
+		if !sent[a] {
+			t.Errorf("the RAM documents allow %s, which the job never sends", a)
 		}
+	}
+}
+
+// TestRAMRequiredPolicyAlone: examples/ram-policy.json alone covers a plan and an apply with
+// every optional feature off: protect.referenced false, no delete_snapshots, no --blockers.
+func TestRAMRequiredPolicyAlone(t *testing.T) {
+	docs := loadRAM(t, "../examples/ram-policy.json")
+	st := simpleState(3, "cn-hangzhou")
+	st.Regions["cn-hangzhou"].LaunchTemplates = fillerTemplates(2)
+	h := newHarness(t, st, ecstest.Options{}, simplePolicy(2, "protect:\n  referenced: false\nlimits:\n  max_deletion_percent: 100\n", "cn-hangzhou"))
+	h.run(t, runner.Plan, nil)
+	h.run(t, runner.Apply, nil)
+	sent := checkGranted(t, h.srv, docs, "examples/ram-policy.json")
+	if !sent["ecs:DeleteImage"] || !sent["ecs:DescribeImages"] {
+		t.Errorf("the run sent only %v", sent)
 	}
 }

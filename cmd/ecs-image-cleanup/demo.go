@@ -16,6 +16,7 @@ import (
 
 	"github.com/ecs-image-cleanup/ecs-image-cleanup/ecs"
 	"github.com/ecs-image-cleanup/ecs-image-cleanup/ecs/ecstest"
+	"github.com/ecs-image-cleanup/ecs-image-cleanup/examples"
 	"github.com/ecs-image-cleanup/ecs-image-cleanup/policy"
 	"github.com/ecs-image-cleanup/ecs-image-cleanup/report"
 	"github.com/ecs-image-cleanup/ecs-image-cleanup/runner"
@@ -27,9 +28,9 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	setUsage(fs, "demo")
-	statePath := fs.String("state", "examples/emulator-state.yaml", "emulator state to start from")
-	policyPath := fs.String("policy", "examples/demo.yaml", "policy to run")
-	reportDir := fs.String("report-dir", "", "directory for plan.json and apply.json (default: a new temporary directory)")
+	statePath := fs.String("state", "", "emulator state `FILE` to start from (default: the built-in "+examples.EmulatorStateName+")")
+	policyPath := fs.String("policy", "", "policy `FILE` to run (default: the built-in "+examples.DemoPolicyName+")")
+	reportDir := fs.String("report-dir", "", "directory for plan.json and apply.json, made if missing (default: a new temporary directory)")
 	logLevel := fs.String("log-level", "warn", "debug, info, warn or error")
 	format := fs.String("format", report.FormatText, "summary format: text, markdown or json")
 	if wantsHelp(args) {
@@ -52,12 +53,27 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "ecs-image-cleanup demo: %v\n", err)
 		return exitUsage
 	}
-	pol, data, err := loadPolicy(*policyPath)
+	// Without --policy and --state the demo runs the files built into the binary, so that it
+	// works from any directory; the flags still take files on disk.
+	name, data, builtIn := *policyPath, examples.DemoPolicy, " (built in)"
+	var pol *policy.Policy
+	if name != "" {
+		pol, data, err = loadPolicy(name)
+		builtIn = ""
+	} else {
+		name = examples.DemoPolicyName
+		pol, err = policy.Parse(name, data)
+	}
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return exitUsage
 	}
-	st, err := ecstest.LoadState(*statePath)
+	var st *ecstest.State
+	if *statePath != "" {
+		st, err = ecstest.LoadState(*statePath)
+	} else {
+		st, err = ecstest.ParseState(examples.EmulatorState)
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "ecs-image-cleanup demo: %v\n", err)
 		return exitUsage
@@ -76,12 +92,15 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	dir := *reportDir
 	if dir == "" {
-		if dir, err = os.MkdirTemp("", "ecs-image-cleanup-demo-"); err != nil {
-			fmt.Fprintf(stderr, "ecs-image-cleanup demo: %v\n", err)
-			return exitUsage
-		}
+		dir, err = os.MkdirTemp("", "ecs-image-cleanup-demo-")
+	} else {
+		err = os.MkdirAll(dir, 0o755)
 	}
-	fmt.Fprintf(stdout, "ECS emulator at %s, policy %s\n", srv.URL(), *policyPath)
+	if err != nil {
+		fmt.Fprintf(stderr, "ecs-image-cleanup demo: --report-dir: %v\n", err)
+		return exitUsage
+	}
+	fmt.Fprintf(stdout, "ECS emulator at %s, policy %s%s\n", srv.URL(), name, builtIn)
 	before := countImages(srv, pol.Regions)
 	code := exitOK
 	out, _ := stdout.(*os.File)
@@ -90,7 +109,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		path := filepath.Join(dir, command+".json")
 		fmt.Fprintf(stdout, "\n== %s (report: %s)\n", command, path)
 		code = execute(ctx, job{
-			command: command, policyPath: *policyPath, policy: pol, policyBytes: data, api: client,
+			command: command, policyPath: name, policy: pol, policyBytes: data, api: client,
 			reportPath: path, yes: true, log: log.With(zap.String("command", command)),
 			format: *format, blockers: command == runner.Plan, color: color,
 		}, stdout, stdout)

@@ -50,6 +50,11 @@ func cmdValidate(args []string, stdout, stderr io.Writer, now time.Time) int {
 		}
 		return exitUsage
 	}
+	// Warnings go to stderr and leave the exit code 0: the policy is valid, and a region opened
+	// after this release must not fail CI.
+	for _, w := range p.Warnings {
+		fmt.Fprintf(stderr, "warning: %v\n", w)
+	}
 	fmt.Fprintln(stdout, validateSummary(p))
 	for _, r := range p.Regions {
 		fmt.Fprintln(stdout, r.Describe(now))
