@@ -469,6 +469,24 @@ func execute(ctx context.Context, j job, stdout, stderr io.Writer) int {
 		osExit(signalExit(s))
 	}()
 
+	// The first request of the run, once a signal can stop it: a region the account does not
+	// have stops the run here.
+	if rl, ok := j.api.(regionLister); ok {
+		if err := checkRegions(ctx, rl, j.policy); err != nil {
+			sigMu.Lock()
+			sig := gotSig
+			sigMu.Unlock()
+			if sig != nil {
+				rep := r.Report(report.StatusInterrupted)
+				_ = writeReport(rep)
+				_ = writeSummary(rep)
+				return signalExit(sig)
+			}
+			endJournal(j, true, stderr) // nothing else was sent
+			fmt.Fprintf(stderr, "ecs-image-cleanup %s: %v (nothing else was sent)\n", j.command, err)
+			return exitUsage
+		}
+	}
 	rep, err := r.Run(ctx)
 	if err != nil {
 		endJournal(j, true, stderr) // nothing was sent
