@@ -730,3 +730,57 @@ func (c *Client) DeleteSnapshot(ctx context.Context, region, snapshotID string, 
 	}
 	return res, nil
 }
+
+// CentralEndpoint is ECS's central endpoint, which answers DescribeRegions for the whole
+// account whatever region the job works in.
+const CentralEndpoint = "ecs.aliyuncs.com"
+
+// RegionInfo is one region the account can use, as DescribeRegions lists it.
+type RegionInfo struct {
+	ID        string
+	LocalName string
+}
+
+// Regions lists the regions the account can use (DescribeRegions, in English), once. It is sent
+// to the Endpoint override when there is one, else to the central endpoint: a policy's region
+// may be the unknown one, and its own endpoint would not resolve.
+func (c *Client) Regions(ctx context.Context) ([]RegionInfo, error) {
+	conf := c.sdkConfig("")
+	conf.RegionId = nil
+	switch {
+	case c.endpoint != "":
+		conf.Endpoint = tea.String(c.endpoint)
+		conf.Protocol = tea.String(c.protocol)
+		conf.NoProxy = tea.String(c.endpoint)
+	case c.cfg.Dial != nil:
+		conf.Endpoint = tea.String(CentralEndpoint)
+		conf.Protocol = tea.String("http")
+	default:
+		conf.Endpoint = tea.String(CentralEndpoint)
+	}
+	rc, err := ecsclient.NewClient(conf)
+	if err != nil {
+		return nil, c.classify(ctx, err)
+	}
+	rc.Client.DisableSDKError = tea.Bool(true)
+	rc.DisableSDKError = tea.Bool(true)
+	rc.RetryOptions = nil
+	resp, err := rc.DescribeRegionsWithContext(ctx, &ecsclient.DescribeRegionsRequest{AcceptLanguage: tea.String("en-US")}, rtOpts())
+	if err != nil {
+		return nil, c.classify(ctx, err)
+	}
+	if resp.Body == nil || resp.Body.Regions == nil {
+		return nil, &Error{Class: ClassFailed, Code: CodeInvalidResponse, Message: "DescribeRegions: empty answer"}
+	}
+	var out []RegionInfo
+	for _, r := range resp.Body.Regions.Region {
+		if r == nil || tea.StringValue(r.RegionId) == "" {
+			continue
+		}
+		out = append(out, RegionInfo{ID: tea.StringValue(r.RegionId), LocalName: tea.StringValue(r.LocalName)})
+	}
+	if len(out) == 0 {
+		return nil, &Error{Class: ClassFailed, Code: CodeInvalidResponse, Message: "DescribeRegions: no region listed", RequestID: tea.StringValue(resp.Body.RequestId)}
+	}
+	return out, nil
+}

@@ -234,3 +234,15 @@ func TestLoad(t *testing.T) {
 		t.Errorf("big file: got %v, want %s", err, want)
 	}
 }
+
+// Each region entry knows where its id is written, for the messages of later checks.
+func TestRegionPosition(t *testing.T) {
+	p, err := Parse("p.yaml", []byte("version: 1\nregions:\n  - region: cn-hangzhou\n    image_ids: [m-1]\n  -   region:   cn-shanghai\n      image_ids: [m-2]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := [2][2]int{{p.Regions[0].Line, p.Regions[0].Column}, {p.Regions[1].Line, p.Regions[1].Column}}
+	if got != [2][2]int{{3, 13}, {5, 17}} {
+		t.Fatalf("positions %v, want [[3 13] [5 17]]", got)
+	}
+}

@@ -69,6 +69,9 @@ type Region struct {
 	ID string
 	// Index is the entry's position in the file's regions list, for naming rules.
 	Index int
+	// Line and Column place the entry's region value in the file (1-based), for messages
+	// about the region that only the service can judge, such as one the account does not have.
+	Line, Column int
 	// ImageIDs are the images the entry names explicitly, in file order. They are selected
 	// whatever the selector says, but are still subject to ownership, status and protection.
 	ImageIDs []string

@@ -44,6 +44,9 @@ func (d *decoder) validate(fp *filePolicy) *Policy {
 	for i, fr := range fp.Regions {
 		field := fmt.Sprintf("regions[%d]", i)
 		r := &Region{ID: fr.Region, Index: i, global: &p.Protect}
+		if n := d.node(field + ".region"); n != nil {
+			r.Line, r.Column = n.Line, n.Column
+		}
 		p.Regions = append(p.Regions, r)
 
 		switch {

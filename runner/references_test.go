@@ -1,6 +1,7 @@
 package runner_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -429,11 +430,15 @@ func TestRAMPolicyCoversEveryCall(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := newHarness(t, st, ecstest.Options{}, string(pol))
+	// The command checks the policy's regions first (DescribeRegions), then runs.
+	if _, err := h.client.Regions(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	for _, command := range []string{runner.Plan, runner.Apply} {
 		h.run(t, command, func(c *runner.Config) { c.Blockers = true })
 	}
 	sent := checkGranted(t, h.srv, docs, strings.Join(paths, " + "))
-	for _, a := range []string{"ecs:DescribeImages", "ecs:DeleteImage", "ecs:DescribeLaunchTemplates", "ecs:DescribeLaunchTemplateVersions",
+	for _, a := range []string{"ecs:DescribeRegions", "ecs:DescribeImages", "ecs:DeleteImage", "ecs:DescribeLaunchTemplates", "ecs:DescribeLaunchTemplateVersions",
 		"ess:DescribeScalingConfigurations", "ecs:DescribeInstances", "ecs:DescribeImageSharePermission", "ecs:DeleteSnapshot"} {
 		if !sent[a] {
 			t.Errorf("the run never sent %s: the test does not cover it", a)

@@ -22,12 +22,14 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/aliyun/credentials-go/credentials"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"golang.org/x/term"
 
 	"github.com/ecs-image-cleanup/ecs-image-cleanup/ecs"
 	"github.com/ecs-image-cleanup/ecs-image-cleanup/internal/files"
+	"github.com/ecs-image-cleanup/ecs-image-cleanup/internal/ossout"
 	"github.com/ecs-image-cleanup/ecs-image-cleanup/policy"
 	"github.com/ecs-image-cleanup/ecs-image-cleanup/report"
 	"github.com/ecs-image-cleanup/ecs-image-cleanup/runner"
@@ -51,6 +53,8 @@ type jobFlags struct {
 	plan        string
 	maxPlanAge  time.Duration
 	journal     string
+	ossEndpoint string
+	ossRegion   string
 }
 
 func parseJobFlags(command string, args []string, stdout, stderr io.Writer) (*jobFlags, error) {
@@ -71,6 +75,8 @@ func parseJobFlags(command string, args []string, stdout, stderr io.Writer) (*jo
 	fs.StringVar(&f.format, "format", report.FormatText, "summary format: text, markdown (an audit to paste into a ticket) or json")
 	fs.StringVar(&f.summary, "summary", "", "write the summary to this file (default: stderr)")
 	fs.StringVar(&f.journal, "journal", "", "keep the journal, the record that survives a SIGKILL, in this file (default: the --report file's name plus .journal)")
+	fs.StringVar(&f.ossEndpoint, "oss-endpoint", "", "OSS endpoint URL for oss://BUCKET/KEY outputs (default: the OSS SDK's for --oss-region)")
+	fs.StringVar(&f.ossRegion, "oss-region", "", "region of the oss:// outputs' bucket (default: the policy's first region)")
 	fs.BoolVar(&f.blockers, "blockers", command == runner.Plan,
 		"look up what holds each blocked image (the instances using it, the accounts it is shared with); default on for plan, off for apply")
 	if command == runner.Apply {
@@ -233,17 +239,41 @@ func cmdJob(ctx context.Context, command string, args []string, stdout, stderr i
 		fmt.Fprintln(stderr, "ecs-image-cleanup apply: stdin is not a terminal: pass --yes to delete without confirmation (nothing was deleted)")
 		return exitUsage
 	}
-	reportOut, summaryOut, err := checkOutputs(f, stdout)
+	started := time.Now()
+	f.report, f.summary, f.journal = expandOutput(f.report, command, started), expandOutput(f.summary, command, started), expandOutput(f.journal, command, started)
+	var (
+		cred    credentials.Credential
+		outOpts []files.Option
+	)
+	if files.IsRemote(f.report) || files.IsRemote(f.summary) || files.IsRemote(f.journal) {
+		// An output in OSS is signed with the same credentials, so they are needed first.
+		if cred, err = loadCredential(log); err != nil {
+			fmt.Fprintf(stderr, "ecs-image-cleanup %s: no usable credentials: %v\n", command, err)
+			return exitUsage
+		}
+		region := f.ossRegion
+		if region == "" {
+			region = pol.Regions[0].ID
+		}
+		store, err := ossout.New(ossout.Config{Credential: cred, Region: region, Endpoint: f.ossEndpoint, Timeout: f.timeout})
+		if err != nil {
+			fmt.Fprintf(stderr, "ecs-image-cleanup %s: %v (nothing was sent)\n", command, err)
+			return exitUsage
+		}
+		outOpts = append(outOpts, files.WithRemote(ossout.Scheme, store))
+	}
+	reportOut, summaryOut, err := checkOutputs(f, stdout, outOpts...)
 	if err != nil {
 		fmt.Fprintf(stderr, "ecs-image-cleanup %s: %v (nothing was sent)\n", command, err)
 		return exitUsage
 	}
 	defer reportOut.Close()
 	defer summaryOut.Close()
-	cred, err := loadCredential(log)
-	if err != nil {
-		fmt.Fprintf(stderr, "ecs-image-cleanup %s: no usable credentials: %v\n", command, err)
-		return exitUsage
+	if cred == nil {
+		if cred, err = loadCredential(log); err != nil {
+			fmt.Fprintf(stderr, "ecs-image-cleanup %s: no usable credentials: %v\n", command, err)
+			return exitUsage
+		}
 	}
 	client, err := ecs.New(ecs.Config{Credential: cred, Endpoint: f.endpoint, ESSEndpoint: f.essEndpoint, Timeout: f.timeout, MaxIdleConns: pol.Concurrency})
 	if err != nil {
@@ -258,12 +288,15 @@ func cmdJob(ctx context.Context, command string, args []string, stdout, stderr i
 		fmt.Fprintf(stderr, "ecs-image-cleanup %s: --journal %s is an output of the run: give the journal a file of its own (nothing was sent)\n", command, journalPath)
 		return exitUsage
 	}
-	var jnl *report.Journal
+	var (
+		jnl *report.Journal
+		jt  *files.JournalTarget
+	)
 	if journalPath == "" {
 		if command == runner.Apply {
 			fmt.Fprintf(stderr, "ecs-image-cleanup apply: no journal: a SIGKILL would lose the record of what was deleted (give --report FILE or --journal FILE)\n")
 		}
-	} else if jnl, err = openJournal(journalPath, command, f.policy, data); err != nil {
+	} else if jnl, jt, err = openJournal(journalPath, command, f.policy, data, outOpts...); err != nil {
 		fmt.Fprintf(stderr, "ecs-image-cleanup %s: %v\n", command, err)
 		return exitUsage
 	}
@@ -271,40 +304,74 @@ func cmdJob(ctx context.Context, command string, args []string, stdout, stderr i
 		command: command, policyPath: f.policy, policy: pol, policyBytes: data, api: client,
 		reportPath: f.report, reportOut: reportOut, yes: f.yes, maxRate: f.maxRate, log: log, only: only, onlyKnown: onlyKnown, onlyFrom: onlyFrom,
 		retryFrom: f.retryFrom, plan: f.plan,
-		format: f.format, summaryPath: f.summary, summaryOut: summaryOut, blockers: f.blockers, journal: jnl, journalPath: journalPath,
+		format: f.format, summaryPath: f.summary, summaryOut: summaryOut, blockers: f.blockers, journal: jnl, journalPath: journalPath, journalTarget: jt,
 		status: status, color: colorOn(tty.stderrTerminal()),
 	}, stdout, stderr)
 }
 
 // openJournal creates the run's journal, before the first request. An earlier run's journal is
 // never overwritten: that run was killed, and its journal is the only record of what it deleted.
-func openJournal(path, command, policyPath string, policyBytes []byte) (*report.Journal, error) {
+// A journal in OSS is kept in a local spool file and put in its object when it is created and
+// at the end of every phase (see mirroredJournal).
+func openJournal(path, command, policyPath string, policyBytes []byte, opts ...files.Option) (*report.Journal, *files.JournalTarget, error) {
+	jt, err := files.CheckJournal(path, opts...)
+	var remoteExisting *files.ExistingError
+	if errors.As(err, &remoteExisting) {
+		return nil, nil, fmt.Errorf("%v: download it, turn it into that run's report with `ecs-image-cleanup recover --journal FILE --policy %s --report FILE`, then delete the object (nothing was sent)",
+			err, policyPath)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("%v (nothing was sent)", err)
+	}
 	sum := sha256.Sum256(policyBytes)
-	j, err := report.CreateJournal(path, command, report.PolicyRef{Path: policyPath, SHA256: hex.EncodeToString(sum[:])}, time.Now())
+	j, err := report.CreateJournal(jt.Local, command, report.PolicyRef{Path: policyPath, SHA256: hex.EncodeToString(sum[:])}, time.Now())
 	var existing *report.ExistingJournalError
 	if errors.As(err, &existing) {
-		return nil, fmt.Errorf("%v: turn it into that run's report with `ecs-image-cleanup recover --journal %s --policy %s --report FILE`, then remove it (nothing was sent)",
+		return nil, nil, fmt.Errorf("%v: turn it into that run's report with `ecs-image-cleanup recover --journal %s --policy %s --report FILE`, then remove it (nothing was sent)",
 			err, path, policyPath)
 	}
-	return j, err
+	if err != nil {
+		jt.Discard()
+		return nil, nil, err
+	}
+	if err := jt.Publish(); err != nil {
+		_ = j.Close()
+		jt.Discard()
+		return nil, nil, fmt.Errorf("%v (nothing was sent)", err)
+	}
+	return j, jt, nil
+}
+
+// mirroredJournal puts the journal in its remote object at the end of every phase, after the
+// local flush: a pod that is killed leaves the record as it stood at the last phase's end.
+type mirroredJournal struct {
+	*report.Journal
+	target *files.JournalTarget
+}
+
+func (m mirroredJournal) Flush() error {
+	if err := m.Journal.Flush(); err != nil {
+		return err
+	}
+	return m.target.Publish()
 }
 
 // checkOutputs checks --report and --summary before anything is sent: each must be writable
 // (stdout, a regular file in an existing writable directory, a character device or a FIFO with a
 // reader), neither may be the policy or the --retry-from report, and they may not be one file.
 // The report defaults to stdout and the summary to stderr (a nil Output).
-func checkOutputs(f *jobFlags, stdout io.Writer) (reportOut, summaryOut *files.Output, err error) {
+func checkOutputs(f *jobFlags, stdout io.Writer, opts ...files.Option) (reportOut, summaryOut *files.Output, err error) {
 	reportPath := f.report
 	if reportPath == "" {
 		reportPath = files.Stdout
 	}
-	if reportOut, err = files.Check("--report", reportPath, stdout); err != nil {
+	if reportOut, err = files.Check("--report", reportPath, stdout, opts...); err != nil {
 		return nil, nil, err
 	}
 	outs := []*files.Output{reportOut}
 	flags := []string{"--report"}
 	if f.summary != "" {
-		if summaryOut, err = files.Check("--summary", f.summary, stdout); err != nil {
+		if summaryOut, err = files.Check("--summary", f.summary, stdout, opts...); err != nil {
 			reportOut.Close()
 			return nil, nil, err
 		}
@@ -365,7 +432,9 @@ type job struct {
 	journal     *report.Journal // nil: none
 	status      *statusLine     // the progress line on a terminal; nil: progress events in the log
 	journalPath string
-	color       bool // the summary and the prompt written to stderr may use ANSI colors (colorOn)
+	// journalTarget is where the journal is kept: its file, or its OSS object and local spool.
+	journalTarget *files.JournalTarget
+	color         bool // the summary and the prompt written to stderr may use ANSI colors (colorOn)
 }
 
 // execute runs a job with signal handling, writes its report and summary, and returns the exit
@@ -385,6 +454,9 @@ func execute(ctx context.Context, j job, stdout, stderr io.Writer) int {
 	}
 	if j.journal != nil {
 		cfg.Journal = j.journal
+		if j.journalTarget.IsRemote() {
+			cfg.Journal = mirroredJournal{Journal: j.journal, target: j.journalTarget}
+		}
 	}
 	if j.command == runner.Apply && !j.yes {
 		cfg.Confirm = func(toDelete []report.Entry) bool {
@@ -469,6 +541,24 @@ func execute(ctx context.Context, j job, stdout, stderr io.Writer) int {
 		osExit(signalExit(s))
 	}()
 
+	// The first request of the run, once a signal can stop it: a region the account does not
+	// have stops the run here.
+	if rl, ok := j.api.(regionLister); ok {
+		if err := checkRegions(ctx, rl, j.policy); err != nil {
+			sigMu.Lock()
+			sig := gotSig
+			sigMu.Unlock()
+			if sig != nil {
+				rep := r.Report(report.StatusInterrupted)
+				_ = writeReport(rep)
+				_ = writeSummary(rep)
+				return signalExit(sig)
+			}
+			endJournal(j, true, stderr) // nothing else was sent
+			fmt.Fprintf(stderr, "ecs-image-cleanup %s: %v (nothing else was sent)\n", j.command, err)
+			return exitUsage
+		}
+	}
 	rep, err := r.Run(ctx)
 	if err != nil {
 		endJournal(j, true, stderr) // nothing was sent
@@ -503,11 +593,22 @@ func endJournal(j job, reportWritten bool, stderr io.Writer) {
 		fmt.Fprintf(stderr, "ecs-image-cleanup %s: %v: the journal may be incomplete\n", j.command, err)
 	}
 	if !reportWritten {
+		if j.journalTarget.IsRemote() {
+			if err := j.journalTarget.Publish(); err != nil {
+				fmt.Fprintf(stderr, "ecs-image-cleanup %s: %v: the journal is left in %s\n", j.command, err, j.journalTarget.Local)
+			} else {
+				j.journalTarget.Discard()
+			}
+		}
 		fmt.Fprintf(stderr, "ecs-image-cleanup %s: the journal %s keeps the record: `ecs-image-cleanup recover --journal %s --policy %s` turns it into the report\n",
 			j.command, j.journalPath, j.journalPath, j.policyPath)
 		return
 	}
-	if err := os.Remove(j.journalPath); err != nil && !errors.Is(err, os.ErrNotExist) {
+	remove := func() error { return os.Remove(j.journalPath) }
+	if j.journalTarget != nil {
+		remove = j.journalTarget.Remove
+	}
+	if err := remove(); err != nil && !errors.Is(err, os.ErrNotExist) {
 		fmt.Fprintf(stderr, "ecs-image-cleanup %s: remove the journal: %v\n", j.command, err)
 	}
 }
@@ -647,4 +748,11 @@ func retrySet(path string) (only, known map[string]bool, err error) {
 		}
 	}
 	return only, known, nil
+}
+
+// expandOutput fills in an output path's {command} (plan or apply) and {started_at} (the run's
+// start, RFC 3339 basic in UTC, e.g. 20261205T234400Z), so that one path makes one file or
+// object per run.
+func expandOutput(path, command string, started time.Time) string {
+	return strings.NewReplacer("{command}", command, "{started_at}", started.UTC().Format("20060102T150405Z")).Replace(path)
 }

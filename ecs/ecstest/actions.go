@@ -586,3 +586,37 @@ func (s *Server) deleteSnapshot(p params, c *Call, d *faultDraw) (any, *apiError
 	delete(s.snapshots, id)
 	return afterDelete(c, d)
 }
+
+// ---- DescribeRegions ----
+
+type regionJSON struct {
+	RegionId       string
+	LocalName      string
+	RegionEndpoint string
+	Status         string
+}
+
+type describeRegionsResp struct {
+	RequestId string
+	Regions   struct{ Region []regionJSON }
+}
+
+// describeRegions lists the account's regions: those of the state and Options.Regions, sorted
+// by id. It takes no RegionId; each region's endpoint is its ecs.<region>.aliyuncs.com.
+func (s *Server) describeRegions(_ params, c *Call, _ *faultDraw) (any, *apiError, bool) {
+	s.mu.Lock()
+	ids := make([]string, 0, len(s.regions))
+	for id := range s.regions {
+		ids = append(ids, id)
+	}
+	s.mu.Unlock()
+	slices.Sort(ids)
+	resp := &describeRegionsResp{RequestId: c.RequestID}
+	resp.Regions.Region = make([]regionJSON, 0, len(ids))
+	for _, id := range ids {
+		resp.Regions.Region = append(resp.Regions.Region, regionJSON{
+			RegionId: id, LocalName: id, RegionEndpoint: "ecs." + id + ".aliyuncs.com", Status: "available",
+		})
+	}
+	return resp, nil, false
+}

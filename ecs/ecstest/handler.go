@@ -41,6 +41,7 @@ var apis = map[string]map[string]actionFunc{
 		"DeleteSnapshot":                 (*Server).deleteSnapshot,
 		"DescribeLaunchTemplates":        (*Server).describeLaunchTemplates,
 		"DescribeLaunchTemplateVersions": (*Server).describeLaunchTemplateVersions,
+		"DescribeRegions":                (*Server).describeRegions,
 	},
 	ESSAPIVersion: {
 		"DescribeScalingConfigurations": (*Server).describeScalingConfigurations,

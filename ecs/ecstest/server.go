@@ -98,6 +98,10 @@ type Options struct {
 	// DiscardCalls keeps no call log (Calls returns none), only the tallies of Counts: for
 	// runs of hundreds of thousands of calls, whose log would outweigh what they measure.
 	DiscardCalls bool
+	// Regions are regions the account has beyond those of the state, with nothing in them:
+	// DescribeRegions lists them with the state's, and every other action answers for them as
+	// for an empty region rather than InvalidRegionId.NotFound.
+	Regions []string
 }
 
 // STSToken is the security token of an STS access key.
@@ -325,6 +329,14 @@ func newServer(st *State, opts Options) (*Server, error) {
 			rs.instByImage[in.ImageID]++
 		}
 		sort.Slice(rs.instances, func(i, j int) bool { return rs.instances[i].ID < rs.instances[j].ID })
+	}
+	for _, name := range opts.Regions {
+		if name == "" {
+			return nil, fmt.Errorf("ecstest: Options.Regions holds an empty region id")
+		}
+		if s.regions[name] == nil {
+			s.regions[name] = &regionState{name: name, images: map[string]*Image{}, instByImage: map[string]int{}}
+		}
 	}
 	// Implicit snapshots and reference counts, after every region's explicit list.
 	for name, rs := range s.regions {

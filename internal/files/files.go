@@ -69,13 +69,24 @@ type Output struct {
 	through *os.File
 	stdout  io.Writer
 	id      os.FileInfo // the existing file, for SameFile; nil when there is none
+	remote  Remote      // a remote object (oss://BUCKET/KEY); nil otherwise
 }
 
 // Check makes an Output of path, or says why it cannot be one: a missing or unwritable parent
 // directory, a directory, a socket, a block device, or a FIFO with no reader. "-" is stdout.
 // A character device or FIFO is opened here, so that nothing is sent before it is known to be
 // writable; Close releases it.
-func Check(flagName, path string, stdout io.Writer) (*Output, error) {
+//
+// With WithRemote, a path of the remote's scheme (oss://BUCKET/KEY) is a remote object, checked
+// writable now by the remote and written in one request.
+func Check(flagName, path string, stdout io.Writer, opts ...Option) (*Output, error) {
+	var op options
+	for _, fn := range opts {
+		fn(&op)
+	}
+	if IsRemote(path) {
+		return checkRemote(flagName, path, op)
+	}
 	o := &Output{Name: path}
 	if path == Stdout {
 		o.stdout = stdout
@@ -147,6 +158,8 @@ func Check(flagName, path string, stdout io.Writer) (*Output, error) {
 // a crash sees the whole previous file or the whole new one.
 func (o *Output) Write(fn func(io.Writer) error) error {
 	switch {
+	case o.remote != nil:
+		return o.writeRemote(fn)
 	case o.stdout != nil:
 		return fn(o.stdout)
 	case o.through != nil:
@@ -178,6 +191,9 @@ func (o *Output) Path() string { return o.target }
 // output. Two character devices are never the same for this purpose: writing twice to
 // /dev/null or to a terminal loses nothing.
 func (o *Output) Same(other *Output) bool {
+	if o.remote != nil || other.remote != nil {
+		return o.Name == other.Name
+	}
 	if o.stdout != nil && other.stdout != nil {
 		return true
 	}
@@ -192,6 +208,9 @@ func (o *Output) Same(other *Output) bool {
 
 // SameAsFile reports whether the output would overwrite the existing file at path.
 func (o *Output) SameAsFile(path string) bool {
+	if o.remote != nil {
+		return false
+	}
 	st, err := os.Stat(path)
 	if err != nil {
 		return false
@@ -211,6 +230,9 @@ func (o *Output) SameAsFile(path string) bool {
 func (o *Output) SameAsPath(path string) bool {
 	if o == nil || o.stdout != nil {
 		return false
+	}
+	if o.remote != nil || IsRemote(path) {
+		return o.Name == path
 	}
 	if o.SameAsFile(path) {
 		return true
