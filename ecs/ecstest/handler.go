@@ -41,6 +41,11 @@ var apis = map[string]map[string]actionFunc{
 		"DeleteSnapshot":                 (*Server).deleteSnapshot,
 		"DescribeLaunchTemplates":        (*Server).describeLaunchTemplates,
 		"DescribeLaunchTemplateVersions": (*Server).describeLaunchTemplateVersions,
+		"ModifyImageAttribute":           (*Server).modifyImageAttribute,
+		"TagResources":                   (*Server).tagResources,
+		"UntagResources":                 (*Server).untagResources,
+		"ListTagResources":               (*Server).listTagResources,
+		"DescribeImageFromFamily":        (*Server).describeImageFromFamily,
 	},
 	ESSAPIVersion: {
 		"DescribeScalingConfigurations": (*Server).describeScalingConfigurations,
