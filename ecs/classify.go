@@ -66,6 +66,8 @@ var notFoundCodes = map[string]bool{
 	"InvalidImageId.NotFound":        true,
 	"InvalidSnapshotId.NotFound":     true,
 	"InvalidLaunchTemplate.NotFound": true,
+	// The tag calls' answer for an image that does not exist.
+	"InvalidResourceId.NotFound": true,
 }
 
 var retryableCodes = map[string]bool{

@@ -784,3 +784,103 @@ func (c *Client) Regions(ctx context.Context) ([]RegionInfo, error) {
 	}
 	return out, nil
 }
+
+// SetImageStatus implements API.
+func (c *Client) SetImageStatus(ctx context.Context, in SetImageStatusInput) (Result, error) {
+	if in.Status != StatusDeprecated && in.Status != StatusAvailable {
+		return Result{}, &Error{Class: ClassFailed, Code: "InvalidStatus.ValueNotSupported", Message: "status " + in.Status + " cannot be set: only Deprecated or Available"}
+	}
+	rc, release, err := c.acquire(in.Region)
+	if err != nil {
+		return Result{}, err
+	}
+	defer release()
+	req := &ecsclient.ModifyImageAttributeRequest{
+		RegionId: tea.String(in.Region),
+		ImageId:  tea.String(in.ImageID),
+		Status:   tea.String(in.Status),
+	}
+	if in.DryRun {
+		req.DryRun = tea.Bool(true)
+	}
+	resp, err := rc.ModifyImageAttributeWithContext(ctx, req, rtOpts())
+	if err != nil {
+		e := c.classify(ctx, err)
+		if e.Class == ClassPass {
+			if in.DryRun {
+				return Result{RequestID: e.RequestID}, nil
+			}
+			e.Class = ClassFailed
+		}
+		return Result{}, e
+	}
+	res := Result{}
+	if resp != nil && resp.Body != nil {
+		res.RequestID = tea.StringValue(resp.Body.RequestId)
+	}
+	if in.DryRun {
+		return Result{}, NewDryRunIgnored(res.RequestID)
+	}
+	return res, nil
+}
+
+// TagImage implements API.
+func (c *Client) TagImage(ctx context.Context, in TagImageInput) (Result, error) {
+	if len(in.Tags) == 0 {
+		return Result{}, &Error{Class: ClassFailed, Code: "MissingParameter", Message: "no tag given"}
+	}
+	rc, release, err := c.acquire(in.Region)
+	if err != nil {
+		return Result{}, err
+	}
+	defer release()
+	req := &ecsclient.TagResourcesRequest{
+		RegionId:     tea.String(in.Region),
+		ResourceType: tea.String("image"),
+		ResourceId:   []*string{tea.String(in.ImageID)},
+	}
+	keys := make([]string, 0, len(in.Tags))
+	for k := range in.Tags {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		req.Tag = append(req.Tag, &ecsclient.TagResourcesRequestTag{Key: tea.String(k), Value: tea.String(in.Tags[k])})
+	}
+	resp, err := rc.TagResourcesWithContext(ctx, req, rtOpts())
+	if err != nil {
+		return Result{}, c.classify(ctx, err)
+	}
+	res := Result{}
+	if resp != nil && resp.Body != nil {
+		res.RequestID = tea.StringValue(resp.Body.RequestId)
+	}
+	return res, nil
+}
+
+// UntagImage implements API.
+func (c *Client) UntagImage(ctx context.Context, in UntagImageInput) (Result, error) {
+	if len(in.Keys) == 0 {
+		return Result{}, &Error{Class: ClassFailed, Code: "MissingParameter", Message: "no tag key given"}
+	}
+	rc, release, err := c.acquire(in.Region)
+	if err != nil {
+		return Result{}, err
+	}
+	defer release()
+	req := &ecsclient.UntagResourcesRequest{
+		RegionId:     tea.String(in.Region),
+		ResourceType: tea.String("image"),
+		ResourceId:   []*string{tea.String(in.ImageID)},
+		TagKey:       tea.StringSlice(in.Keys),
+	}
+	resp, err := rc.UntagResourcesWithContext(ctx, req, rtOpts())
+	if err != nil {
+		return Result{}, c.classify(ctx, err)
+	}
+	res := Result{}
+	if resp != nil && resp.Body != nil {
+		res.RequestID = tea.StringValue(resp.Body.RequestId)
+	}
+	return res, nil
+}

@@ -60,6 +60,31 @@ type DeleteImageInput struct {
 	DryRun bool
 }
 
+// SetImageStatusInput is one ModifyImageAttribute request that changes an image's status and
+// nothing else.
+type SetImageStatusInput struct {
+	Region, ImageID string
+	// Status is StatusDeprecated (out of use by family, still launchable by id) or
+	// StatusAvailable (back in use).
+	Status string
+	// DryRun only checks that the status could be changed; nothing changes.
+	DryRun bool
+}
+
+// TagImageInput is one TagResources request for one image.
+type TagImageInput struct {
+	Region, ImageID string
+	// Tags are set on the image, each key replacing its value if the image has it already.
+	Tags map[string]string
+}
+
+// UntagImageInput is one UntagResources request for one image.
+type UntagImageInput struct {
+	Region, ImageID string
+	// Keys are the tag keys removed; a key the image lacks is no error.
+	Keys []string
+}
+
 // ListFilter narrows DescribeImages on the server side. Zero fields are not sent. An empty
 // Statuses means the service default, which is Available only.
 type ListFilter struct {
@@ -112,6 +137,14 @@ type API interface {
 	InstancesUsingImage(ctx context.Context, region, imageID string) ([]string, error)
 	// ImageSharePermission lists the accounts an image is shared with, every page.
 	ImageSharePermission(ctx context.Context, region, imageID string) (SharePermission, error)
+	// SetImageStatus sets an image's status with ModifyImageAttribute, or with DryRun only checks
+	// that it could. A dry run that passes returns a nil error; one the service did not honour
+	// returns ClassDryRunIgnored.
+	SetImageStatus(ctx context.Context, in SetImageStatusInput) (Result, error)
+	// TagImage sets tags on one image (TagResources, ResourceType image).
+	TagImage(ctx context.Context, in TagImageInput) (Result, error)
+	// UntagImage removes tags from one image (UntagResources, ResourceType image).
+	UntagImage(ctx context.Context, in UntagImageInput) (Result, error)
 	// DeleteSnapshot deletes one snapshot.
 	DeleteSnapshot(ctx context.Context, region, snapshotID string, force bool) (Result, error)
 	// DescribeLaunchTemplatesPage returns one page (pageNumber from 1, pageSize 1..50) of a

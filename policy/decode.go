@@ -18,11 +18,12 @@ import (
 // against them, and the strict YAML decoder fills them. Optional scalars are pointers so that
 // "absent" and "zero" differ.
 type filePolicy struct {
-	Version     *int         `yaml:"version"`
-	Concurrency *int         `yaml:"concurrency"`
-	Regions     []fileRegion `yaml:"regions"`
-	Protect     *fileProtect `yaml:"protect"`
-	Limits      *fileLimits  `yaml:"limits"`
+	Version        *int         `yaml:"version"`
+	Concurrency    *int         `yaml:"concurrency"`
+	DeprecateFirst string       `yaml:"deprecate_first"`
+	Regions        []fileRegion `yaml:"regions"`
+	Protect        *fileProtect `yaml:"protect"`
+	Limits         *fileLimits  `yaml:"limits"`
 }
 
 type fileRegion struct {
@@ -31,6 +32,7 @@ type fileRegion struct {
 	Select          *fileSelect  `yaml:"select"`
 	Force           *bool        `yaml:"force"`
 	DeleteSnapshots *bool        `yaml:"delete_snapshots"`
+	DeprecateFirst  string       `yaml:"deprecate_first"`
 	Protect         *fileProtect `yaml:"protect"`
 }
 

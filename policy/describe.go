@@ -44,6 +44,9 @@ func (r *Region) Describe(now time.Time) string {
 	if !r.ProtectReferenced() {
 		parts = append(parts, "referenced images not protected")
 	}
+	if r.DeprecateFirst > 0 {
+		parts = append(parts, "deprecated first, deleted "+formatAge(r.DeprecateFirst)+" later")
+	}
 	return r.ID + ": " + strings.Join(parts, "; ")
 }
 

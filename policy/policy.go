@@ -61,7 +61,14 @@ type Policy struct {
 	// Warnings are things in the file worth a look that do not make it wrong, in file order:
 	// a region id that is not in KnownRegions, with the nearest known one.
 	Warnings []*Error
+	// DeprecateFirst is the policy-wide deprecate_first, which a region's own overrides; 0 when
+	// the file does not say. Region.DeprecateFirst holds the one that applies.
+	DeprecateFirst time.Duration
 }
+
+// DeprecatedAtTag is the tag the job puts on an image it deprecates: its value is the time it
+// did (RFC 3339, UTC), from which the grace period runs. Restore undoes only images with it.
+const DeprecatedAtTag = "ecs-image-cleanup/deprecated-at"
 
 // Region is one region entry: what it selects and how its images are deleted.
 type Region struct {
@@ -84,6 +91,11 @@ type Region struct {
 	// deleted after it, unless another image or a disk still uses them. Like Force, only the
 	// literal true turns it on.
 	DeleteSnapshots bool
+	// DeprecateFirst, when above 0, makes the region's retention staged: apply deprecates a
+	// selected image first (ModifyImageAttribute Status=Deprecated, tagged DeprecatedAtTag) and
+	// deletes only an image that has stayed Deprecated, and selected, this long. The region's
+	// deprecate_first, else the policy-wide one; 0 deletes at once.
+	DeprecateFirst time.Duration
 	// Protect holds the rules that protect images in this region only.
 	Protect Protect
 

@@ -264,7 +264,7 @@ var retentionErrorTests = []struct{ name, src, want string }{
 	{"delete_snapshots_yes", "    select: {name: \"ci-*\"}\n    delete_snapshots: yes\n",
 		"p.yaml:5:23: field regions[0].delete_snapshots: want true or false, found string \"yes\""},
 	{"delete_snapshot_misspelt", "    select: {name: \"ci-*\"}\n    delete_snapshot: true\n",
-		"p.yaml:5:5: field regions[0].delete_snapshot: unknown field (want one of region, image_ids, select, force, delete_snapshots, protect)"},
+		"p.yaml:5:5: field regions[0].delete_snapshot: unknown field (want one of region, image_ids, select, force, delete_snapshots, deprecate_first, protect)"},
 	// keep_latest does not make a selector narrow: it would still select most of the account.
 	{"keep_latest_does_not_narrow", "    select: {keep_latest: 2, group_by: family}\n",
 		"p.yaml:4:13: field regions[0].select: selects every image: give name, tags or older_than"},

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/ecs-image-cleanup/ecs-image-cleanup/ecs"
 )
@@ -39,6 +40,9 @@ func (d *decoder) validate(fp *filePolicy) *Policy {
 		d.errorAt("regions", "required: list at least one region")
 	} else if len(fp.Regions) == 0 {
 		d.errorAt("regions", "is empty: list at least one region")
+	}
+	if _, ok := d.nodes["deprecate_first"]; ok {
+		p.DeprecateFirst = d.gracePeriod("deprecate_first", fp.DeprecateFirst)
 	}
 	firstRegion := map[string]string{}
 	for i, fr := range fp.Regions {
@@ -75,6 +79,15 @@ func (d *decoder) validate(fp *filePolicy) *Policy {
 		r.Force = fr.Force != nil && *fr.Force
 		r.DeleteSnapshots = fr.DeleteSnapshots != nil && *fr.DeleteSnapshots
 		r.Protect = d.protect(field+".protect", fr.Protect)
+		r.DeprecateFirst = p.DeprecateFirst
+		df := "deprecate_first"
+		if _, ok := d.nodes[field+".deprecate_first"]; ok {
+			df = field + ".deprecate_first"
+			r.DeprecateFirst = d.gracePeriod(df, fr.DeprecateFirst)
+		}
+		if r.DeprecateFirst > 0 && r.Select != nil && !slices.Contains(r.Select.Statuses, ecs.StatusDeprecated) {
+			d.errorAt(field+".select.status", "leaves out Deprecated, but %s deprecates the images it selects and deletes them only when they are still selected once Deprecated: add Deprecated", df)
+		}
 	}
 	p.Protect = d.protect("protect", fp.Protect)
 
@@ -102,6 +115,16 @@ func (d *decoder) validate(fp *filePolicy) *Policy {
 	}
 	p.Warnings = d.warnings
 	return p
+}
+
+// gracePeriod checks a deprecate_first value: a duration as older_than writes it.
+func (d *decoder) gracePeriod(field, v string) time.Duration {
+	dur, err := ParseDuration(v)
+	if err != nil {
+		d.errorAt(field, "%v", err)
+		return 0
+	}
+	return dur
 }
 
 // pos formats the position of a field's node as LINE:COL.

@@ -23,6 +23,11 @@ const (
 	Failed       Outcome = "failed"        // anything else, after retries
 	Skipped      Outcome = "skipped"       // protected or still referenced, or an explicit id that is missing or not ours
 	NotAttempted Outcome = "not_attempted" // never reached: interrupted, aborted or its region stopped
+	// Deprecated (apply, staged retention): the image was set Deprecated and tagged with the time;
+	// a later run deletes it once the grace period is over.
+	Deprecated Outcome = "deprecated"
+	// WouldDeprecate (plan, staged retention): its DryRun ModifyImageAttribute passed.
+	WouldDeprecate Outcome = "would_deprecate"
 	// Kept is a snapshot's outcome only: another image or a disk still uses it, so it stays.
 	Kept Outcome = "kept"
 )
@@ -81,6 +86,9 @@ type Summary struct {
 	Failed       int `json:"failed"`
 	Skipped      int `json:"skipped"`
 	NotAttempted int `json:"not_attempted"`
+	// Deprecated and WouldDeprecate count staged retention's first step (absent when 0).
+	Deprecated     int `json:"deprecated,omitempty"`
+	WouldDeprecate int `json:"would_deprecate,omitempty"`
 	// ImageGiB is the total size of the images deleted, or in plan of those that would be.
 	ImageGiB int `json:"image_gib"`
 	// SnapshotGiB is the total size of the snapshots deleted, or in plan of those that would be,
@@ -279,6 +287,10 @@ func (s *Summary) count(o Outcome) {
 		s.Failed++
 	case Skipped:
 		s.Skipped++
+	case Deprecated:
+		s.Deprecated++
+	case WouldDeprecate:
+		s.WouldDeprecate++
 	default:
 		s.NotAttempted++
 	}

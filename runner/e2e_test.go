@@ -227,6 +227,10 @@ func checkSums(t testing.TB, rep *report.Report) {
 			s.Skipped++
 		case report.NotAttempted:
 			s.NotAttempted++
+		case report.Deprecated:
+			s.Deprecated++
+		case report.WouldDeprecate:
+			s.WouldDeprecate++
 		default:
 			t.Errorf("%s: unknown outcome %q", key, e.Outcome)
 		}

@@ -50,7 +50,7 @@ type references struct {
 // images they name; a region whose references cannot be read sends nothing at all, since
 // failing open here is what breaks launches. It also notes the region's image families.
 func (r *Runner) checkReferences(ctx context.Context) {
-	r.eachRegion(r.itemsIn(stateSelected), func(rs *regionState, its []*item) { r.checkRegion(ctx, rs, its) })
+	r.eachRegion(r.itemsWhere(func(it *item) bool { return it.state == stateSelected || it.state == stateDeprecating }), func(rs *regionState, its []*item) { r.checkRegion(ctx, rs, its) })
 }
 
 func (r *Runner) checkRegion(ctx context.Context, rs *regionState, its []*item) {

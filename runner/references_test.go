@@ -370,7 +370,7 @@ func loadRAM(t *testing.T, paths ...string) ramDocument {
 // the actions ECS's RAM table gives a resource type, "*" for the list actions, which have none.
 func ramResource(c ecstest.Call) string {
 	switch c.Action {
-	case "DeleteImage", "DescribeImageSharePermission":
+	case "DeleteImage", "DescribeImageSharePermission", "ModifyImageAttribute":
 		return "acs:ecs:" + c.Region + ":1234567890123456:image/" + c.Params["ImageId"]
 	case "DeleteSnapshot":
 		return "acs:ecs:" + c.Region + ":1234567890123456:snapshot/" + c.Params["SnapshotId"]
@@ -438,8 +438,17 @@ func TestRAMPolicyCoversEveryCall(t *testing.T) {
 		h.run(t, command, func(c *runner.Config) { c.Blockers = true })
 	}
 	sent := checkGranted(t, h.srv, docs, strings.Join(paths, " + "))
+	// Staged retention: the same account and policy, deprecating first.
+	staged := newHarness(t, st, ecstest.Options{}, string(pol)+"deprecate_first: 14d\n")
+	for _, command := range []string{runner.Plan, runner.Apply} {
+		staged.run(t, command, nil)
+	}
+	for a := range checkGranted(t, staged.srv, docs, strings.Join(paths, " + ")) {
+		sent[a] = true
+	}
 	for _, a := range []string{"ecs:DescribeRegions", "ecs:DescribeImages", "ecs:DeleteImage", "ecs:DescribeLaunchTemplates", "ecs:DescribeLaunchTemplateVersions",
-		"ess:DescribeScalingConfigurations", "ecs:DescribeInstances", "ecs:DescribeImageSharePermission", "ecs:DeleteSnapshot"} {
+		"ess:DescribeScalingConfigurations", "ecs:DescribeInstances", "ecs:DescribeImageSharePermission", "ecs:DeleteSnapshot",
+		"ecs:ModifyImageAttribute", "ecs:TagResources"} {
 		if !sent[a] {
 			t.Errorf("the run never sent %s: the test does not cover it", a)
 		}

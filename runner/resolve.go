@@ -131,6 +131,7 @@ func (r *Runner) resolve(ctx context.Context, rs *regionState, reg *policy.Regio
 			if v.Explicit {
 				it.selectedBy = "image_ids"
 			}
+			r.stage(reg, it, img)
 		case v.Kind == policy.Protected:
 			it.state, it.message, it.protectedBy = stateSkipped, "protected by "+v.Rule, v.Rule
 		case v.Kind == policy.Retained:

@@ -194,6 +194,8 @@ type item struct {
 	snapshots    []ecs.Snapshot   // from the listing's DiskDeviceMappings
 	blockers     *report.Blockers // what the blocker lookup found; nil when none was made
 	referencedBy []string         // what still names the image, when that kept it
+	grace        time.Duration    // staged retention: the region's deprecate_first; 0 when not staged
+	tagOnly      bool             // staged retention: Deprecated already, without our tag: tag it only
 }
 
 // regionState is what the runner knows of one region while it runs.
@@ -237,7 +239,7 @@ func (r *Runner) region(name string) *regionState {
 	rs := r.regions[name]
 	if rs == nil {
 		rs = &regionState{name: name, limiters: map[string]*adaptiveLimiter{}, ownCount: -1}
-		for _, action := range slices.Concat([]string{"DescribeImages", "DeleteImage"}, followUpActions, referenceActions) {
+		for _, action := range slices.Concat([]string{"DescribeImages", "DeleteImage"}, followUpActions, referenceActions, stagedActions) {
 			rs.limiters[action] = newAdaptiveLimiter(r.cfg.Rate, time.Now) // pacing follows the real clock, whatever Now says
 		}
 		r.regions[name] = rs
@@ -312,6 +314,7 @@ func (r *Runner) steps(outer context.Context) []step {
 				cleared = r.guard(passed) && r.confirm(ctx, passed)
 			}
 		}},
+		{"deprecate", func(ctx context.Context) { r.deprecate(ctx, cleared) }},
 		{"delete", func(ctx context.Context) {
 			if cleared {
 				passed := r.itemsIn(statePassed)

@@ -321,7 +321,7 @@ func TestProgressPhasesAndPrompt(t *testing.T) {
 		}
 		c.Confirm = func([]report.Entry) bool { time.Sleep(wait); return true }
 	})
-	want := []string{"list and select", "references", "dry run", "what an ignored dry run deleted", "guards", "delete", "confirm", "follow-ups", "requests in flight"}
+	want := []string{"list and select", "references", "dry run", "what an ignored dry run deleted", "guards", "deprecate", "delete", "confirm", "follow-ups", "requests in flight"}
 	if !slices.Equal(phases, want) {
 		t.Errorf("phases %q, want %q", phases, want)
 	}

@@ -13,18 +13,22 @@ import (
 type state uint8
 
 const (
-	stateSelected     state = iota // selected: its DryRun is still to be answered
-	statePassed                    // apply: its DryRun passed; the real delete is still to be answered
-	stateUnknown                   // a real delete was sent and no answer proved its outcome: a lookup will tell
-	stateWouldDelete               // plan: its DryRun passed
-	stateDeleted                   // the service deleted it (a confirming lookup may still overrule this)
-	stateBlocked                   // the service refuses to delete it
-	stateFailed                    // it could not be deleted, for a reason that is not a refusal
-	stateSkipped                   // kept by the policy, gone, or not ours: nothing was sent
-	stateNotAttempted              // never reached: interrupted, aborted, or its region stopped
+	stateSelected       state = iota // selected: its DryRun is still to be answered
+	statePassed                      // apply: its DryRun passed; the real delete is still to be answered
+	stateDeprecating                 // staged retention: to be deprecated (or, if Deprecated already, tagged)
+	stateUnknown                     // a real delete was sent and no answer proved its outcome: a lookup will tell
+	stateWouldDelete                 // plan: its DryRun passed
+	stateDeleted                     // the service deleted it (a confirming lookup may still overrule this)
+	stateBlocked                     // the service refuses to delete it
+	stateFailed                      // it could not be deleted, for a reason that is not a refusal
+	stateSkipped                     // kept by the policy, gone, or not ours: nothing was sent
+	stateNotAttempted                // never reached: interrupted, aborted, or its region stopped
+	stateDeprecated                  // staged retention, apply: deprecated and tagged; deleted by a later run
+	stateWouldDeprecate              // staged retention, plan: its DryRun ModifyImageAttribute passed
 )
 
-var stateNames = [...]string{"selected", "passed", "unknown", "would_delete", "deleted", "blocked", "failed", "skipped", "not_attempted"}
+var stateNames = [...]string{"selected", "passed", "deprecating", "unknown", "would_delete", "deleted", "blocked", "failed", "skipped",
+	"not_attempted", "deprecated", "would_deprecate"}
 
 func (s state) String() string {
 	if int(s) < len(stateNames) {
@@ -51,13 +55,17 @@ func (s state) outcome() report.Outcome {
 		return report.Skipped
 	case stateNotAttempted:
 		return report.NotAttempted
+	case stateDeprecated:
+		return report.Deprecated
+	case stateWouldDeprecate:
+		return report.WouldDeprecate
 	}
 	return ""
 }
 
 // stateOf is the final state of a report outcome.
 func stateOf(o report.Outcome) state {
-	for s := stateWouldDelete; s <= stateNotAttempted; s++ {
+	for s := stateWouldDelete; int(s) < len(stateNames); s++ {
 		if s.outcome() == o {
 			return s
 		}
@@ -70,11 +78,12 @@ func stateOf(o report.Outcome) state {
 // and an image a service that ignored DryRun deleted is deleted after all. An unknown result
 // never becomes not_attempted: a stop leaves it unknown, and the report says so.
 var transitions = map[state][]state{
-	stateSelected: {statePassed, stateWouldDelete, stateBlocked, stateFailed, stateSkipped, stateNotAttempted},
-	statePassed:   {stateDeleted, stateUnknown, stateBlocked, stateFailed, stateSkipped, stateNotAttempted},
-	stateUnknown:  {stateUnknown, stateDeleted, stateBlocked, stateFailed},
-	stateDeleted:  {stateFailed},
-	stateFailed:   {stateDeleted},
+	stateSelected:    {statePassed, stateWouldDelete, stateBlocked, stateFailed, stateSkipped, stateNotAttempted, stateDeprecating},
+	stateDeprecating: {stateDeprecated, stateWouldDeprecate, stateBlocked, stateFailed, stateSkipped, stateNotAttempted},
+	statePassed:      {stateDeleted, stateUnknown, stateBlocked, stateFailed, stateSkipped, stateNotAttempted},
+	stateUnknown:     {stateUnknown, stateDeleted, stateBlocked, stateFailed},
+	stateDeleted:     {stateFailed},
+	stateFailed:      {stateDeleted},
 }
 
 func allowed(from, to state) bool {

@@ -42,6 +42,11 @@ var apis = map[string]map[string]actionFunc{
 		"DescribeLaunchTemplates":        (*Server).describeLaunchTemplates,
 		"DescribeLaunchTemplateVersions": (*Server).describeLaunchTemplateVersions,
 		"DescribeRegions":                (*Server).describeRegions,
+		"ModifyImageAttribute":           (*Server).modifyImageAttribute,
+		"TagResources":                   (*Server).tagResources,
+		"UntagResources":                 (*Server).untagResources,
+		"ListTagResources":               (*Server).listTagResources,
+		"DescribeImageFromFamily":        (*Server).describeImageFromFamily,
 	},
 	ESSAPIVersion: {
 		"DescribeScalingConfigurations": (*Server).describeScalingConfigurations,

@@ -8,6 +8,9 @@
 // from a State, and on the same URL the Auto Scaling (ESS, version
 // 2014-08-28) DescribeScalingConfigurations, and injects seeded, reproducible
 // faults (latency, throttling, 5xx, connections dropped after a delete).
+// For staged retention it also answers ModifyImageAttribute (Status
+// Deprecated or Available), TagResources, UntagResources and
+// ListTagResources for images, and DescribeImageFromFamily.
 package ecstest
 
 import (
@@ -124,7 +127,9 @@ type Faults struct {
 	UnavailableRatio float64
 	// DropAfterDeleteRatio applies to real (non-dry) successful DeleteImage
 	// and successful DeleteSnapshot only: the delete takes effect, then the
-	// connection is closed with no answer.
+	// connection is closed with no answer. This and the other *Delete ratios
+	// apply alike to the changes of staged retention: a real successful
+	// ModifyImageAttribute, TagResources and UntagResources.
 	DropAfterDeleteRatio float64
 	// UnappliedDeleteRatio applies to real (non-dry) DeleteImage that would succeed: the
 	// service answers 200 but the image stays, a lost write that only a second look reveals.
