@@ -136,7 +136,7 @@ func perSecond(calls []ecstest.Call, region string) (all, throttled []int) {
 // It reports the median answered requests/s after the first 3 s (settled-rps, of 200) and the
 // share throttled then (throttled-%). A benchmark, not a test: a busy machine sends less, and a
 // rate measured on the wall clock says as much of the machine as of the job. The limiter's
-// behaviour itself is tested in simulation (limiter_test.go).
+// behaviour itself is tested in simulation (internal/pace).
 //
 //	go test -run '^$' -bench AdaptiveRateSettles -benchtime 1x ./runner
 func BenchmarkAdaptiveRateSettles(b *testing.B) {
@@ -172,7 +172,7 @@ func BenchmarkAdaptiveRateSettles(b *testing.B) {
 
 // TestTotalThrottlingEnds: a region that throttles every DeleteImage is given up after
 // ThrottleGiveUp: its images end failed under the throttling code, and the run ends. That the pace
-// falls to one request a second meanwhile is TestAdaptiveLimiterFloorUnderTotalThrottling's, in
+// falls to one request a second meanwhile is internal/pace's TestTotalThrottlingFallsToTheFloor, in
 // simulation: requests per second on the wall clock depend on how busy the machine is.
 func TestTotalThrottlingEnds(t *testing.T) {
 	if testing.Short() {

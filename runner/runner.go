@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/ecs-image-cleanup/ecs-image-cleanup/ecs"
+	"github.com/ecs-image-cleanup/ecs-image-cleanup/internal/pace"
 	"github.com/ecs-image-cleanup/ecs-image-cleanup/policy"
 	"github.com/ecs-image-cleanup/ecs-image-cleanup/report"
 )
@@ -47,6 +48,9 @@ const (
 	// CodeNoLongerSelected: an image Config.Only names exists but the policy no longer selects it.
 	CodeNoLongerSelected = "NoLongerSelected"
 )
+
+// RateConfig tunes the pace of each region and API; see package pace.
+type RateConfig = pace.Config
 
 // Config is one run.
 type Config struct {
@@ -170,7 +174,7 @@ type item struct {
 // regionState is what the runner knows of one region while it runs.
 type regionState struct {
 	name     string
-	limiters map[string]*adaptiveLimiter
+	limiters map[string]*pace.Pacer
 	ownCount int // the region's own custom images, for max_deletion_percent; -1 if not counted
 
 	// Guarded by Runner.mu.
@@ -201,9 +205,9 @@ func (r *Runner) region(name string) *regionState {
 	defer r.mu.Unlock()
 	rs := r.regions[name]
 	if rs == nil {
-		rs = &regionState{name: name, limiters: map[string]*adaptiveLimiter{}, ownCount: -1}
+		rs = &regionState{name: name, limiters: map[string]*pace.Pacer{}, ownCount: -1}
 		for _, action := range slices.Concat([]string{"DescribeImages", "DeleteImage"}, followUpActions, referenceActions) {
-			rs.limiters[action] = newAdaptiveLimiter(r.cfg.Rate, time.Now) // pacing follows the real clock, whatever Now says
+			rs.limiters[action] = pace.New(r.cfg.Rate, time.Now) // pacing follows the real clock, whatever Now says
 		}
 		r.regions[name] = rs
 		r.order = append(r.order, name)

@@ -1,16 +1,16 @@
 // Package pace paces one region's calls of one API by the throttling answers the service gives;
 // the limits are per account, region and API and unpublished, so each Pacer learns its own:
-//   - Start at Config.Start (10/s), doubling every 0.25 s that the pace holds the job back.
+//   - Start at Config.Start (50/s), doubling every 0.25 s that the pace holds the job back.
 //   - A limit: since the last cut, more throttles than the background explains (at least 4, and
-//     3 standard errors above it in the last 32 answers or 512). The background is the share
-//     throttled where the pace is one the service took, from a prior of 10%, capped at 25%.
+//     3 standard errors above it in the last 32 answers, 40% of them, or in the last 512). The
+//     background: the share throttled at paces the service took, from a 20% prior, at most 25%.
 //   - Cut: ceiling = the pace x the share let through since throttling began / (1-background);
-//     the pace restarts at 0.85 x ceiling. Almost nothing through (an outage): the Min, ceiling kept.
+//     the pace restarts at 0.9 x ceiling. Almost nothing through (an outage): the Min, ceiling kept.
 //   - A window where the job sent under 80% of its pace (CPU, concurrency) never cuts.
 //   - Recover: from the first answer after a cut that is not a throttle, the pace climbs along
-//     ceiling x 0.97 - (ceiling x 0.97 - restart) x (1 - t/1.5s)^3, at 0.97 x ceiling in 1.5 s,
+//     ceiling x 0.99 - (ceiling x 0.99 - restart) x (1 - t/1.5s)^3, at 0.99 x ceiling in 1.5 s,
 //     then probes above it as +10% x (u/T)^3, u the time the pace held the job back (no growth
-//     while the job cannot use it), T 3 s, or 600 requests' time once two cuts agree within 10%.
+//     while the job cannot use it), T 3 s, or 800 requests' time once two cuts agree within 10%.
 //   - Answers to requests sent before a cut are not counted after it.
 package pace
 
@@ -25,7 +25,7 @@ import (
 type Config struct {
 	Max   float64 // requests/s never exceeded; 0 = no ceiling
 	Min   float64 // the floor under total throttling; default 1
-	Start float64 // the cold-start pace; default 10
+	Start float64 // the cold-start pace; default 50
 }
 
 const (
@@ -34,7 +34,7 @@ const (
 	restart      = 0.90             // a cut restarts at this share of the ceiling...
 	plateau      = 0.99             // ...and climbs back to this share of it
 	probeGain    = 0.10             // the probe is this much above the plateau...
-	probeReqs    = 600              // ...after this many requests' time held back by the pace
+	probeReqs    = 800              // ...after this many requests' time held back by the pace
 	confirm      = 0.1              // two ceilings this close confirm each other
 	probeMin     = 3 * time.Second  // ...or this long, if longer...
 	probeMax     = 60 * time.Second // ...and no longer than this
@@ -48,7 +48,7 @@ const (
 	outageShare  = 0.9
 	bgDecay      = 1 - 1.0/1000 // the background forgets an answer's weight over about 1000 answers
 	priorN       = 20
-	priorBG      = 0.10
+	priorBG      = 0.20
 	maxBG        = 0.25
 	maxSleep     = 20 * time.Millisecond // a waiter looks at the pace again at least this often
 	onset        = 2 * time.Second       // a cut this long before an outage was its onset
@@ -106,7 +106,7 @@ func New(cfg Config, now func() time.Time) *Pacer {
 		cfg.Min = 1
 	}
 	if cfg.Start <= 0 {
-		cfg.Start = 10
+		cfg.Start = 50
 	}
 	if now == nil {
 		now = time.Now
@@ -156,7 +156,7 @@ func (p *Pacer) reserve(now time.Time) (time.Duration, uint64) {
 		p.upd = now
 	}
 	if p.tokens < 1 {
-		return time.Duration((1 - p.tokens) / r * float64(time.Second)), 0
+		return max(time.Nanosecond, time.Duration((1-p.tokens)/r*float64(time.Second))), 0
 	}
 	p.tokens--
 	p.last = now
@@ -306,20 +306,28 @@ func (p *Pacer) cut(now time.Time, bg float64) {
 	if span := as[len(as)-1].t.Sub(as[0].t).Seconds(); span > 0.005 {
 		pace = float64(len(as)-1) / span // what the service saw, whatever the pace was
 	}
-	if share < 1-outageShare {
+	if now.Sub(p.cutAt) >= onset && !(p.ph == recovering && p.since.IsZero()) {
+		p.before = p.ceiling // the ceiling before this run of cuts
+	}
+	outage := share < 1-outageShare && (len(as) >= 8 || now.Sub(p.cutAt) < onset)
+	if p.ph == recovering && p.since.IsZero() {
+		outage = true // nothing went through since the last cut
+	}
+	if len(as) < 8 {
+		share = max(share, 0.25) // a few throttles tell little: cut at most fourfold
+	}
+	if outage {
 		// An outage, or a limit far below the pace: wait at the floor for an answer that goes
-		// through, then climb to where the service last took calls. A cut just before was the
-		// outage's onset, not a limit: its ceiling is forgotten.
-		if now.Sub(p.cutAt) < onset {
-			p.ceiling = max(p.ceiling, p.before)
-		}
-		p.ceiling = max(p.ceiling, p.cfg.Start)
+		// through, then climb to where the service last took calls. Cuts just before were the
+		// outage's onset, not a limit: their ceilings are forgotten.
+		p.ceiling = max(p.ceiling, p.before, p.cfg.Start)
 		p.from = p.cfg.Min
 	} else {
-		p.before, p.known = p.ceiling, true
+		prev := p.ceiling
+		p.known = true
 		bg = min(bg, p.bgT/max(1, p.bgN)) // the prior tells limits from noise; it is not a measure
 		p.ceiling = pace * share / (1 - bg)
-		p.confirmed = math.Abs(p.ceiling-p.before) < confirm*p.before
+		p.confirmed = math.Abs(p.ceiling-prev) < confirm*prev
 		p.from = restart * p.ceiling
 	}
 	p.cutAt = now
@@ -333,9 +341,8 @@ func (p *Pacer) cut(now time.Time, bg float64) {
 // one the service took before, with priorBG as priorN answers' worth of prior, capped: beyond
 // the cap, throttling is the answer to the pace, not noise.
 func (p *Pacer) background() float64 {
-	n := float64(priorN)
 	if p.known {
-		n = 2 // once a limit is found, the measure weighs: limits are told from noise already
+		return min(maxBG, (p.bgT+0.2)/(p.bgN+2)) // limits are told from noise already: the measure weighs
 	}
-	return min(maxBG, (p.bgT+priorBG*n)/(p.bgN+n))
+	return min(maxBG, (p.bgT+priorBG*priorN)/(p.bgN+priorN))
 }

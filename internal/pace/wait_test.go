@@ -59,7 +59,7 @@ func TestWaitEndsWithItsContext(t *testing.T) {
 func TestWaitFollowsARisingPace(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		p := New(Config{}, nil)
-		for range 4 {
+		for range 8 {
 			w, _ := p.Wait(context.Background())
 			p.Throttled(w) // an outage: the pace falls to the floor
 		}
