@@ -267,18 +267,22 @@ func tooMany(as []answer, bg, z, least float64) bool {
 	return t >= minThrottles && t >= least*n && t > n*bg+z*math.Sqrt(n*bg*(1-bg))+0.5
 }
 
-// starved reports whether the job sent clearly less than its pace over the window's answers:
-// then the answers say as much of the job as of the service.
+// starved reports whether the job sent clearly less than its pace over the last second (at
+// least the last 16 answers): then the answers say as much of the job as of the service.
 func (p *Pacer) starved(now time.Time) bool {
 	if len(p.ring) < 8 {
 		return false
 	}
-	first := p.ring[0]
+	i := len(p.ring) - 1
+	for i > 0 && (len(p.ring)-i < 16 || now.Sub(p.ring[i-1].t) <= time.Second) {
+		i--
+	}
+	first := p.ring[i]
 	span := now.Sub(first.t).Seconds()
 	if span < 0.05 {
 		return false
 	}
-	sent := float64(len(p.ring)) / span
+	sent := float64(len(p.ring)-i) / span
 	return sent < boundShare*min(first.pace, p.pace(now))
 }
 
