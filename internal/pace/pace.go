@@ -307,8 +307,10 @@ func (p *Pacer) cut(now time.Time, bg float64) {
 	}
 	share := ok / float64(len(as))
 	pace := paces / float64(len(as))
-	if span := as[len(as)-1].t.Sub(as[0].t).Seconds(); span > 0.005 {
-		pace = float64(len(as)-1) / span // what the service saw, whatever the pace was
+	if span := as[len(as)-1].t.Sub(as[0].t).Seconds(); span > 0.005 && len(as) > 1 {
+		// What the service saw, whatever the pace was: n answers are n-1 intervals, and what
+		// went through is share x n of them.
+		pace = float64(len(as)) / span
 	}
 	if now.Sub(p.cutAt) >= onset && !(p.ph == recovering && p.since.IsZero()) {
 		p.before = p.ceiling // the ceiling before this run of cuts
