@@ -199,7 +199,7 @@ func TestBackgroundThrottlingIsNotALimit(t *testing.T) {
 		a, th = s.sums(15, len(s.answered))
 		took := float64(a) / 0.9 / float64(len(s.answered)-15)
 		t.Logf("limit %.0f/s, 10%% background: %.1f tokens/s taken, %.2f%% throttled", limit, took, 100*float64(th)/float64(a+th))
-		if took < 0.85*limit { // see the package doc: the background costs up to ~10% of a low limit
+		if took < 0.85*limit { // a 10% background costs a 50/s limit up to a tenth of its rate
 			t.Errorf("limit %.0f/s with a 10%% background: the job took %.1f/s", limit, took)
 		}
 	}
