@@ -183,10 +183,15 @@ func newHarness(t testing.TB, st *ecstest.State, opts ecstest.Options, policyYAM
 	return &harness{srv: srv, client: client, quick: client, pol: pol, data: []byte(policyYAML)}
 }
 
+// unpacedStart is a cold-start pace no test's emulator pushes back on.
+const unpacedStart = 100000
+
 func (h *harness) run(t testing.TB, command string, mutate func(*runner.Config)) *report.Report {
 	t.Helper()
 	cfg := runner.Config{Command: command, Policy: h.pol, PolicyPath: "policy.yaml", PolicyBytes: h.data, API: h.client,
-		Now: func() time.Time { return now }, Retry: runner.RetryConfig{BaseDelay: time.Millisecond, MaxDelay: 20 * time.Millisecond}}
+		Now: func() time.Time { return now }, Retry: runner.RetryConfig{BaseDelay: time.Millisecond, MaxDelay: 20 * time.Millisecond},
+		// Tests of what is deleted and reported start unpaced; the tests of pacing set Rate.
+		Rate: runner.RateConfig{Start: unpacedStart}}
 	if mutate != nil {
 		mutate(&cfg)
 	}

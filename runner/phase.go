@@ -9,6 +9,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/ecs-image-cleanup/ecs-image-cleanup/ecs"
+	"github.com/ecs-image-cleanup/ecs-image-cleanup/internal/pace"
 	"github.com/ecs-image-cleanup/ecs-image-cleanup/report"
 )
 
@@ -206,7 +207,7 @@ func (r *Runner) stopped(ctx context.Context, rs *regionState, it *item) bool {
 }
 
 // handle decides what an answer means for its item: a final outcome, or a retry after a delay.
-func (r *Runner) handle(rs *regionState, lim *adaptiveLimiter, a answer, dry bool) (time.Duration, bool) {
+func (r *Runner) handle(rs *regionState, lim *pace.Pacer, a answer, dry bool) (time.Duration, bool) {
 	it, e := a.it, a.err
 	r.mu.Lock()
 	if a.res.RequestID != "" {
@@ -290,7 +291,7 @@ func (r *Runner) stateOf(it *item) state {
 // one of the image's attempts, unless the region has answered nothing but throttles for too long.
 // A throttle says "slow down", and the limiter does: the retry waits for the region's pace, not
 // for a backoff of its own.
-func (r *Runner) throttled(rs *regionState, lim *adaptiveLimiter, w uint64, it *item, e *ecs.Error) (time.Duration, bool) {
+func (r *Runner) throttled(rs *regionState, lim *pace.Pacer, w uint64, it *item, e *ecs.Error) (time.Duration, bool) {
 	lim.Throttled(w)
 	r.calls.throttled.Add(1)
 	now := time.Now()

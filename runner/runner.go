@@ -20,6 +20,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/ecs-image-cleanup/ecs-image-cleanup/ecs"
+	"github.com/ecs-image-cleanup/ecs-image-cleanup/internal/pace"
 	"github.com/ecs-image-cleanup/ecs-image-cleanup/policy"
 	"github.com/ecs-image-cleanup/ecs-image-cleanup/report"
 )
@@ -48,6 +49,9 @@ const (
 	// CodeNoLongerSelected: an image Config.Only names exists but the policy no longer selects it.
 	CodeNoLongerSelected = "NoLongerSelected"
 )
+
+// RateConfig tunes the pace of each region and API; see package pace.
+type RateConfig = pace.Config
 
 // Config is one run.
 type Config struct {
@@ -201,7 +205,7 @@ type item struct {
 // regionState is what the runner knows of one region while it runs.
 type regionState struct {
 	name     string
-	limiters map[string]*adaptiveLimiter
+	limiters map[string]*pace.Pacer
 	ownCount int // the region's own custom images, for max_deletion_percent; -1 if not counted
 
 	// Guarded by Runner.mu.
@@ -238,9 +242,9 @@ func (r *Runner) region(name string) *regionState {
 	defer r.mu.Unlock()
 	rs := r.regions[name]
 	if rs == nil {
-		rs = &regionState{name: name, limiters: map[string]*adaptiveLimiter{}, ownCount: -1}
+		rs = &regionState{name: name, limiters: map[string]*pace.Pacer{}, ownCount: -1}
 		for _, action := range slices.Concat([]string{"DescribeImages", "DeleteImage"}, followUpActions, referenceActions, stagedActions) {
-			rs.limiters[action] = newAdaptiveLimiter(r.cfg.Rate, time.Now) // pacing follows the real clock, whatever Now says
+			rs.limiters[action] = pace.New(r.cfg.Rate, time.Now) // pacing follows the real clock, whatever Now says
 		}
 		r.regions[name] = rs
 		r.order = append(r.order, name)

@@ -150,7 +150,7 @@ func (w workload) runJob(tb testing.TB) measured {
 	h.data = []byte(pol)
 	var deleted int
 	m := measure(srv, func() {
-		rep := h.run(tb, runner.Apply, func(c *runner.Config) { c.Retry = runner.RetryConfig{}; c.Now = time.Now })
+		rep := h.run(tb, runner.Apply, func(c *runner.Config) { c.Retry, c.Rate = runner.RetryConfig{}, runner.RateConfig{}; c.Now = time.Now })
 		deleted = rep.Summary.Deleted
 	})
 	if want := w.regions * w.perRegion; deleted != want {
@@ -301,7 +301,8 @@ func BenchmarkThroughputCPUBound(b *testing.B) {
 }
 
 // BenchmarkThroughputRegions: 4 regions of 2,000 images, each limited by the emulator to 50
-// requests/s. Target: answered requests at least 0.9 x 200/s, throttled_% under 2.
+// requests/s. Target (issue 16): answered requests at least 0.97 x 200/s (eff_latency_bound, the
+// rate bound here), throttled_% under 1.
 func BenchmarkThroughputRegions(b *testing.B) {
 	w := workload{regions: 4, perRegion: 2000, latency: 10 * time.Millisecond, concurrency: 64, regionRPS: 50}
 	for b.Loop() {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	ecs "github.com/alibabacloud-go/ecs-20140526/v7/client"
+	"github.com/alibabacloud-go/tea/dara"
 	"github.com/alibabacloud-go/tea/tea"
 )
 
@@ -618,6 +619,24 @@ func TestRegionRPS(t *testing.T) {
 	s.SetRegionRPS(0)
 	for i := 0; i < 20; i++ {
 		wantCode(t, deleteImage(c, "cn-hangzhou", "m-old1", true, false), "DryRunOperation", 400)
+	}
+}
+
+// TestActionRPS: an action with a limit of its own has its own bucket in each region, and its
+// requests leave the region's bucket (RegionRPS) to the other actions.
+func TestActionRPS(t *testing.T) {
+	t.Parallel()
+	s := NewServer(testState(), Options{RegionRPS: 2, ActionRPS: map[string]float64{"DeleteImage": 1}})
+	defer s.Close()
+	c := newClient(t, s)
+	// The first DeleteImage takes the action's only token; the next is throttled.
+	wantCode(t, deleteImage(c, "cn-hangzhou", "m-old1", true, false), "DryRunOperation", 400)
+	wantCode(t, deleteImage(c, "cn-hangzhou", "m-old1", true, false), "Throttling.User", 400)
+	// Another region, and the region's own bucket for other actions, are untouched.
+	wantCode(t, deleteImage(c, "cn-shanghai", "m-sh1", true, false), "DryRunOperation", 400)
+	req := &ecs.DescribeImagesRequest{RegionId: tea.String("cn-hangzhou")}
+	if _, err := c.DescribeImagesWithContext(context.Background(), req, &dara.RuntimeOptions{}); err != nil {
+		t.Fatalf("DescribeImages, with the region's bucket full: %v", err)
 	}
 }
 

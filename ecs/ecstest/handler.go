@@ -182,7 +182,7 @@ func (s *Server) handle(r *http.Request, c *Call) (any, *apiError, bool) {
 		s.mu.Unlock()
 	}
 	now := time.Now() // rate limits follow the real clock, not Options.Now
-	if wait, rps := s.allow(rlKey, now); wait > 0 {
+	if wait, rps := s.allow(rlKey, c.Action, now); wait > 0 {
 		e := errf(400, "Throttling.User", "Request was denied due to user flow control.")
 		e.Header = rateLimitHeader(int(rps+0.5), wait, now)
 		return nil, e, false

@@ -62,6 +62,10 @@ type Options struct {
 	// rate-limit headers. 0 = unlimited. DeleteSnapshot (no RegionId) counts
 	// against the region of the snapshot, or "" if unknown.
 	RegionRPS float64
+	// ActionRPS limits requests per second per region and action, as the real service's limits
+	// are: each action named here has its own bucket in each region (burst max(1, RPS/10)),
+	// and its requests do not count against RegionRPS. Other actions fall back to RegionRPS.
+	ActionRPS map[string]float64
 	// Deny answers an action with a refusal code after the signature is checked, as a RAM
 	// policy that allows listing but not deleting would, or a key revoked mid-run. Keys are an
 	// action ("DeleteImage") or a region and action ("cn-hangzhou/DeleteImage"); values are
@@ -621,10 +625,13 @@ func (s *Server) drawFaults(action, query string) faultDraw {
 
 // allow applies the per-region token bucket. It returns 0 if the request may
 // proceed, else how long until a token is available.
-func (s *Server) allow(region string, now time.Time) (time.Duration, float64) {
+func (s *Server) allow(region, action string, now time.Time) (time.Duration, float64) {
 	s.faultMu.Lock()
 	defer s.faultMu.Unlock()
 	rps := s.rps
+	if r, ok := s.opts.ActionRPS[action]; ok {
+		rps, region = r, region+"/"+action
+	}
 	if rps <= 0 {
 		return 0, 0
 	}

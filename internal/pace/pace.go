@@ -1,0 +1,354 @@
+// Package pace paces one region's calls of one API by the throttling answers the service gives;
+// the limits are per account, region and API and unpublished, so each Pacer learns its own:
+//   - Start at Config.Start (50/s), doubling every 0.25 s that the pace holds the job back.
+//   - A limit: since the last cut, more throttles than the background explains (at least 4, and
+//     3 standard errors above it in the last 32 answers, 40% of them, or in the last 512). The
+//     background: the share throttled at paces the service took, from a 20% prior, at most 25%.
+//   - Cut: ceiling = the pace x the share let through since throttling began / (1-background);
+//     the pace restarts at 0.9 x ceiling. Almost nothing through (an outage): the Min, ceiling kept.
+//   - A window where the job sent under 80% of its pace (CPU, concurrency) never cuts.
+//   - Recover: from the first answer after a cut that is not a throttle, the pace climbs along
+//     ceiling x 0.99 - (ceiling x 0.99 - restart) x (1 - t/1.5s)^3, at 0.99 x ceiling in 1.5 s,
+//     then probes above it as +10% x (u/T)^3, u the time the pace held the job back (no growth
+//     while the job cannot use it), T 3 s, or 800 requests' time once two cuts agree within 10%.
+//   - Answers to requests sent before a cut are not counted after it.
+package pace
+
+import (
+	"context"
+	"math"
+	"sync"
+	"time"
+)
+
+// Config tunes a Pacer. Zero fields take the defaults.
+type Config struct {
+	Max   float64 // requests/s never exceeded; 0 = no ceiling
+	Min   float64 // the floor under total throttling; default 1
+	Start float64 // the cold-start pace; default 50
+}
+
+const (
+	doubling     = 250 * time.Millisecond // slow start doubles the pace per this much held-back time
+	recoverTime  = 1500 * time.Millisecond
+	restart      = 0.90             // a cut restarts at this share of the ceiling...
+	plateau      = 0.99             // ...and climbs back to this share of it
+	probeGain    = 0.10             // the probe is this much above the plateau...
+	probeReqs    = 800              // ...after this many requests' time held back by the pace
+	confirm      = 0.1              // two ceilings this close confirm each other
+	probeMin     = 3 * time.Second  // ...or this long, if longer...
+	probeMax     = 60 * time.Second // ...and no longer than this
+	boundShare   = 0.8              // a window sending under this share of its pace was starved
+	minThrottles = 4
+	shortWin     = 32
+	longWin      = 512
+	shortZ       = 3.0
+	heavy        = 0.4 // the short window decides only with this share of throttles
+	longZ        = 3.0
+	outageShare  = 0.9
+	bgDecay      = 1 - 1.0/1000 // the background forgets an answer's weight over about 1000 answers
+	priorN       = 20
+	priorBG      = 0.20
+	maxBG        = 0.25
+	maxSleep     = 20 * time.Millisecond // a waiter looks at the pace again at least this often
+	onset        = 2 * time.Second       // a cut this long before an outage was its onset
+	burstTime    = 20 * time.Millisecond // sends that may go at once after an idle spell, as time
+)
+
+type phase int
+
+const (
+	slowStart phase = iota
+	recovering
+	probing
+)
+
+type answer struct {
+	throttled bool
+	counted   bool // in the background's measure
+	pace      float64
+	t         time.Time
+}
+
+// Pacer paces one region's calls of one API. Its methods are safe for concurrent use; it starts
+// no goroutine.
+type Pacer struct {
+	turn chan struct{} // one waiter at a time looks at the clock: the others queue in order
+
+	mu  sync.Mutex
+	now func() time.Time
+	cfg Config
+
+	tokens float64       // requests that may go now
+	upd    time.Time     // when tokens was last brought up to date
+	last   time.Time     // the latest send
+	bound  time.Duration // time in which the pace held the job back
+
+	ph        phase
+	from      float64       // the pace the phase started from
+	ceiling   float64       // the rate the service took at the last cut
+	confirmed bool          // the last two cuts found the same ceiling: probe slowly
+	known     bool          // a limit was found: after an outage, no slow start
+	before    float64       // the ceiling before the last cut
+	cutAt     time.Time     // the last cut
+	since     time.Time     // recovering: the first answer that went through; zero until then
+	boundAt   time.Duration // slow start, probing: bound when the phase began
+
+	window   uint64
+	ring     []answer // the window's answers, oldest first, at most longWin
+	firstT   int      // index in ring of the window's first throttle; -1 if none
+	bgN, bgT float64  // answers and throttles measured for the background, decayed
+}
+
+// New returns a Pacer following now (nil = time.Now).
+func New(cfg Config, now func() time.Time) *Pacer {
+	if cfg.Min <= 0 {
+		cfg.Min = 1
+	}
+	if cfg.Start <= 0 {
+		cfg.Start = 50
+	}
+	if now == nil {
+		now = time.Now
+	}
+	return &Pacer{turn: make(chan struct{}, 1), now: now, cfg: cfg, from: cfg.Start, firstT: -1}
+}
+
+// Wait blocks until a request may be sent or ctx ends, and returns the window the request is
+// sent in, to be given back with its answer.
+func (p *Pacer) Wait(ctx context.Context) (uint64, error) {
+	select {
+	case p.turn <- struct{}{}:
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+	defer func() { <-p.turn }()
+	for {
+		p.mu.Lock()
+		d, w := p.reserve(p.now())
+		p.mu.Unlock()
+		if d <= 0 {
+			return w, nil
+		}
+		t := time.NewTimer(min(d, maxSleep))
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return 0, ctx.Err()
+		}
+	}
+}
+
+// reserve sends a request now if the pace allows, returning 0 and its window, or else how long
+// until it may. The pace is a token bucket of burstTime's worth of requests (at least one).
+func (p *Pacer) reserve(now time.Time) (time.Duration, uint64) {
+	r := p.pace(now)
+	capacity := max(1, r*burstTime.Seconds())
+	if p.upd.IsZero() {
+		p.tokens, p.upd = 1, now
+	}
+	if el := now.Sub(p.upd); el > 0 {
+		// The time the bucket was not full is time the job used all of its pace.
+		fill := time.Duration((capacity - p.tokens) / r * float64(time.Second))
+		p.bound += max(0, min(el, fill))
+		p.tokens = min(capacity, p.tokens+r*el.Seconds())
+		p.upd = now
+	}
+	if p.tokens < 1 {
+		return max(time.Nanosecond, time.Duration((1-p.tokens)/r*float64(time.Second))), 0
+	}
+	p.tokens--
+	p.last = now
+	return 0, p.window
+}
+
+// Rate is the current pace in requests/s.
+func (p *Pacer) Rate() float64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.pace(p.now())
+}
+
+// pace is the pace at now; it moves recovering into probing when the climb is done.
+func (p *Pacer) pace(now time.Time) float64 {
+	var r float64
+	switch p.ph {
+	case slowStart:
+		r = p.from * math.Exp2(float64(p.bound-p.boundAt)/float64(doubling))
+	case recovering:
+		r = p.from
+		if !p.since.IsZero() {
+			t := now.Sub(p.since)
+			top := plateau * p.ceiling
+			if t >= recoverTime {
+				p.ph, p.boundAt = probing, p.bound
+				if !p.known {
+					p.ph, p.from = slowStart, top // an outage before any limit: learn from here
+				}
+				return p.pace(now)
+			}
+			x := 1 - float64(t)/float64(recoverTime)
+			r = top - (top-p.from)*x*x*x
+		}
+	case probing:
+		top := plateau * p.ceiling
+		tp := probeMin.Seconds()
+		if p.confirmed {
+			tp = min(max(probeReqs/top, tp), probeMax.Seconds())
+		}
+		u := (p.bound - p.boundAt).Seconds() / tp
+		r = top * (1 + probeGain*u*u*u)
+	}
+	if p.cfg.Max > 0 {
+		r = min(r, p.cfg.Max)
+	}
+	return max(r, p.cfg.Min)
+}
+
+// Throttled records a throttling answer to a request sent in window w.
+func (p *Pacer) Throttled(w uint64) { p.record(w, true) }
+
+// Succeeded records an answer that was not a throttle to a request sent in window w.
+func (p *Pacer) Succeeded(w uint64) { p.record(w, false) }
+
+func (p *Pacer) record(w uint64, throttled bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := p.now()
+	if w != p.window {
+		return // sent at the pace before the last cut: it tells nothing of the new one
+	}
+	// The background is measured where the pace is one the service took before: the climb back
+	// after a cut (or anywhere before any limit is known), never while probing above; and only
+	// once an answer has left the short window, so that a burst is not its own background.
+	counted := !p.known || p.ph == recovering
+	if !throttled && p.ph == recovering && p.since.IsZero() {
+		p.since = now
+	}
+	if len(p.ring) == longWin {
+		p.ring = p.ring[1:]
+		p.firstT--
+	}
+	p.ring = append(p.ring, answer{throttled: throttled, counted: counted, pace: p.pace(now), t: now})
+	if i := len(p.ring) - 1 - shortWin; i >= 0 && p.ring[i].counted {
+		p.bgN = p.bgN*bgDecay + 1
+		p.bgT *= bgDecay
+		if p.ring[i].throttled {
+			p.bgT++
+		}
+	}
+	if !throttled {
+		return
+	}
+	if p.firstT < 0 {
+		p.firstT = len(p.ring) - 1
+	}
+	bg := p.background()
+	short := p.ring[max(0, len(p.ring)-shortWin):]
+	if !tooMany(short, bg, shortZ, heavy) && !tooMany(p.ring, bg, longZ, 0) {
+		return
+	}
+	if p.starved(now) {
+		return
+	}
+	p.cut(now, bg)
+}
+
+// tooMany reports whether as hold more throttles than the background explains, and at least
+// the share least.
+func tooMany(as []answer, bg, z, least float64) bool {
+	n, t := float64(len(as)), 0.0
+	for _, a := range as {
+		if a.throttled {
+			t++
+		}
+	}
+	return t >= minThrottles && t >= least*n && t > n*bg+z*math.Sqrt(n*bg*(1-bg))+0.5
+}
+
+// starved reports whether the job sent clearly less than its pace over the last second (at
+// least the last 16 answers): then the answers say as much of the job as of the service.
+func (p *Pacer) starved(now time.Time) bool {
+	if len(p.ring) < 8 {
+		return false
+	}
+	i := len(p.ring) - 1
+	for i > 0 && (len(p.ring)-i < 16 || now.Sub(p.ring[i-1].t) <= time.Second) {
+		i--
+	}
+	first := p.ring[i]
+	span := now.Sub(first.t).Seconds()
+	if span < 0.05 {
+		return false
+	}
+	sent := float64(len(p.ring)-i) / span
+	return sent < boundShare*min(first.pace, p.pace(now))
+}
+
+func (p *Pacer) cut(now time.Time, bg float64) {
+	// What went through since throttling began, when the service's bucket was empty.
+	from := max(0, p.firstT, len(p.ring)-64)
+	var ok, paces float64
+	as := p.ring[from:]
+	for i, a := range as {
+		i += from
+		if !a.throttled {
+			ok++
+		}
+		paces += a.pace
+		if a.counted && i < len(p.ring)-shortWin {
+			// What the cut explains is not background.
+			p.bgN = max(0, p.bgN-1)
+			if a.throttled {
+				p.bgT = max(0, p.bgT-1)
+			}
+		}
+	}
+	share := ok / float64(len(as))
+	pace := paces / float64(len(as))
+	if span := as[len(as)-1].t.Sub(as[0].t).Seconds(); span > 0.005 && len(as) > 1 {
+		// What the service saw, whatever the pace was: n answers are n-1 intervals, and what
+		// went through is share x n of them.
+		pace = float64(len(as)) / span
+	}
+	if now.Sub(p.cutAt) >= onset && !(p.ph == recovering && p.since.IsZero()) {
+		p.before = p.ceiling // the ceiling before this run of cuts
+	}
+	outage := share < 1-outageShare && (len(as) >= 8 || now.Sub(p.cutAt) < onset)
+	if p.ph == recovering && p.since.IsZero() {
+		outage = true // nothing went through since the last cut
+	}
+	if len(as) < 8 {
+		share = max(share, 0.25) // a few throttles tell little: cut at most fourfold
+	}
+	if outage {
+		// An outage, or a limit far below the pace: wait at the floor for an answer that goes
+		// through, then climb to where the service last took calls. Cuts just before were the
+		// outage's onset, not a limit: their ceilings are forgotten.
+		p.ceiling = max(p.ceiling, p.before, p.cfg.Start)
+		p.from = p.cfg.Min
+	} else {
+		prev := p.ceiling
+		p.known = true
+		bg = min(bg, p.bgT/max(1, p.bgN)) // the prior tells limits from noise; it is not a measure
+		p.ceiling = pace * share / (1 - bg)
+		p.confirmed = math.Abs(p.ceiling-prev) < confirm*prev
+		p.from = restart * p.ceiling
+	}
+	p.cutAt = now
+	p.ph, p.since = recovering, time.Time{}
+	p.window++
+	p.ring, p.firstT = p.ring[:0], -1
+	p.tokens = min(p.tokens, 0) // no burst at the old pace
+}
+
+// background is the share of answers throttled whatever the pace, measured where the pace was
+// one the service took before, with priorBG as priorN answers' worth of prior, capped: beyond
+// the cap, throttling is the answer to the pace, not noise.
+func (p *Pacer) background() float64 {
+	if p.known {
+		return min(maxBG, (p.bgT+0.2)/(p.bgN+2)) // limits are told from noise already: the measure weighs
+	}
+	return min(maxBG, (p.bgT+priorBG*priorN)/(p.bgN+priorN))
+}

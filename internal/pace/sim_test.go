@@ -1,0 +1,280 @@
+package pace
+
+import (
+	"math/rand/v2"
+	"testing"
+	"time"
+)
+
+// The simulation: a fake clock stepped a millisecond at a time, a service that is a token bucket
+// of limit requests/s (burst limit/10, as the emulator's) with a share of answers throttled
+// whatever the pace, answers that come latency after their request, and a sender that sends
+// whenever the pace allows, up to demand requests/s.
+
+type fakeClock struct{ t time.Time }
+
+func (c *fakeClock) now() time.Time { return c.t }
+
+type service struct {
+	limit, tokens, background float64
+	outage                    bool // every answer a throttle
+	rng                       *rand.Rand
+}
+
+func (s *service) answer() bool {
+	if s.outage {
+		return true
+	}
+	if s.limit > 0 {
+		if s.tokens < 1 {
+			return true
+		}
+		s.tokens--
+	}
+	return s.rng.Float64() < s.background
+}
+
+func (s *service) tick() {
+	if s.limit > 0 {
+		s.tokens = min(s.tokens+s.limit/1000, max(1, s.limit/10))
+	}
+}
+
+type inflight struct {
+	due       int
+	window    uint64
+	throttled bool
+}
+
+type sim struct {
+	p       *Pacer
+	clk     *fakeClock
+	svc     *service
+	latency int     // ms
+	demand  float64 // requests/s the sender can make; 0 = none (stalled)
+	ms      int
+	credit  float64
+	queue   []inflight
+	// per simulated second
+	answered, throttled []int
+	paces               []float64 // the pace at the end of each second
+}
+
+func newSim(limit, background float64, cfg Config) *sim {
+	clk := &fakeClock{t: time.Unix(1_700_000_000, 0)}
+	svc := &service{limit: limit, tokens: max(1, limit/10), background: background, rng: rand.New(rand.NewPCG(1, 2))}
+	return &sim{p: New(cfg, clk.now), clk: clk, svc: svc, latency: 5, demand: 100000}
+}
+
+// run advances the simulation by d.
+func (s *sim) run(d time.Duration) {
+	for end := s.ms + int(d/time.Millisecond); s.ms < end; s.ms++ {
+		if s.ms%1000 == 0 {
+			s.answered, s.throttled = append(s.answered, 0), append(s.throttled, 0)
+		}
+		s.clk.t = s.clk.t.Add(time.Millisecond)
+		s.svc.tick()
+		sec := len(s.answered) - 1
+		for len(s.queue) > 0 && s.queue[0].due <= s.ms {
+			a := s.queue[0]
+			s.queue = s.queue[1:]
+			if a.throttled {
+				s.throttled[sec]++
+				s.p.Throttled(a.window)
+			} else {
+				s.answered[sec]++
+				s.p.Succeeded(a.window)
+			}
+		}
+		s.credit = min(s.credit+s.demand/1000, max(1, s.demand/100))
+		for s.credit >= 1 {
+			s.p.mu.Lock()
+			wait, w := s.p.reserve(s.clk.t)
+			s.p.mu.Unlock()
+			if wait > 0 {
+				break
+			}
+			s.credit--
+			s.queue = append(s.queue, inflight{due: s.ms + s.latency, window: w, throttled: s.svc.answer()})
+		}
+		if s.ms%1000 == 999 {
+			s.paces = append(s.paces, s.p.Rate())
+		}
+	}
+}
+
+// sums adds the counts of seconds [from, to).
+func (s *sim) sums(from, to int) (a, t int) {
+	for i := from; i < to && i < len(s.answered); i++ {
+		a += s.answered[i]
+		t += s.throttled[i]
+	}
+	return a, t
+}
+
+var limits = []float64{20, 50, 200, 1000}
+
+func TestSettlesUnderALimit(t *testing.T) {
+	for _, limit := range limits {
+		s := newSim(limit, 0, Config{})
+		s.run(2 * time.Minute)
+		const learnt = 30
+		_, learning := s.sums(0, learnt)
+		a, th := s.sums(learnt, len(s.answered))
+		rate := float64(a) / float64(len(s.answered)-learnt)
+		share := float64(th) / float64(a+th)
+		t.Logf("limit %.0f/s: %d throttles in the first %d s; then %.1f answered/s, %.2f%% throttled; first seconds %v / %v",
+			limit, learning, learnt, rate, 100*share, s.answered[:8], s.throttled[:8])
+		if rate < 0.95*limit || rate > 1.01*limit {
+			t.Errorf("limit %.0f/s: settled at %.1f answered/s", limit, rate)
+		}
+		if share > 0.01 {
+			t.Errorf("limit %.0f/s: %.2f%% throttled after learning, want at most 1%%", limit, 100*share)
+		}
+	}
+}
+
+func TestLearnsWithFewThrottles(t *testing.T) {
+	for _, limit := range limits {
+		s := newSim(limit, 0, Config{})
+		// Until the first cut has been recovered from.
+		var n int
+		for s.p.window == 0 || s.p.ph == recovering {
+			s.run(time.Millisecond)
+			if s.ms > 60_000 {
+				t.Fatalf("limit %.0f/s: no limit found in a minute", limit)
+			}
+		}
+		s.run(time.Duration(len(s.queue)+s.latency) * time.Millisecond)
+		_, n = s.sums(0, len(s.answered))
+		t.Logf("limit %.0f/s: learnt %.1f/s after %d ms and %d throttles", limit, s.p.ceiling, s.ms, n)
+		if n > 20 {
+			t.Errorf("limit %.0f/s: %d throttles to learn it, want at most 20", limit, n)
+		}
+		if s.p.ceiling < 0.8*limit || s.p.ceiling > 1.2*limit {
+			t.Errorf("limit %.0f/s: learnt %.1f/s", limit, s.p.ceiling)
+		}
+	}
+}
+
+func TestRecoversAfterAnOutage(t *testing.T) {
+	for _, limit := range limits {
+		s := newSim(limit, 0, Config{})
+		s.run(30 * time.Second)
+		took := s.p.ceiling
+		s.svc.outage = true
+		s.run(10 * time.Second)
+		if got := s.p.Rate(); got != 1 {
+			t.Errorf("limit %.0f/s: the pace is %.1f/s in an outage, want the floor", limit, got)
+		}
+		s.svc.outage = false
+		start := s.ms
+		for s.p.Rate() < 0.9*took {
+			s.run(time.Millisecond)
+			if s.ms-start > 10_000 {
+				break
+			}
+		}
+		back := time.Duration(s.ms-start) * time.Millisecond
+		t.Logf("limit %.0f/s: ceiling %.1f/s; back at 90%% of it %s after the outage", limit, took, back)
+		if back > 3*time.Second {
+			t.Errorf("limit %.0f/s: back at 90%% of %.1f/s after %s, want within 3 s", limit, took, back)
+		}
+	}
+}
+
+func TestBackgroundThrottlingIsNotALimit(t *testing.T) {
+	// 10% of answers are throttles whatever the pace: slowing down would not help.
+	s := newSim(0, 0.10, Config{Max: 300})
+	s.run(30 * time.Second)
+	a, th := s.sums(5, 30)
+	t.Logf("no limit, 10%% background: paces %v; %.1f requests/s after 5 s", s.paces, float64(a+th)/25)
+	if float64(a+th)/25 < 0.9*300 {
+		t.Errorf("random 10%% throttling held the job to %.1f requests/s of the 300 allowed", float64(a+th)/25)
+	}
+	// On top of a real limit: the job still takes the limit's worth.
+	for _, limit := range []float64{50, 200} {
+		s = newSim(limit, 0.10, Config{})
+		s.run(2 * time.Minute)
+		a, th = s.sums(15, len(s.answered))
+		took := float64(a) / 0.9 / float64(len(s.answered)-15)
+		t.Logf("limit %.0f/s, 10%% background: %.1f tokens/s taken, %.2f%% throttled", limit, took, 100*float64(th)/float64(a+th))
+		if took < 0.85*limit { // a 10% background costs a 50/s limit up to a tenth of its rate
+			t.Errorf("limit %.0f/s with a 10%% background: the job took %.1f/s", limit, took)
+		}
+	}
+}
+
+func TestStarvationDoesNotCut(t *testing.T) {
+	for _, limit := range []float64{50, 200} {
+		s := newSim(limit, 0.10, Config{})
+		s.run(30 * time.Second)
+		before := s.p.Rate()
+		low := before
+		// The sender stalls for 2 s, then runs at a third of the pace for 5 s.
+		s.demand = 0
+		for range 2000 {
+			s.run(time.Millisecond)
+			low = min(low, s.p.Rate())
+		}
+		s.demand = before / 3
+		for range 5000 {
+			s.run(time.Millisecond)
+			low = min(low, s.p.Rate())
+		}
+		t.Logf("limit %.0f/s: pace %.1f/s before the stall, %.1f at its lowest", limit, before, low)
+		if low < 0.98*before {
+			t.Errorf("limit %.0f/s: a starved sender cut the pace from %.1f to %.1f", limit, before, low)
+		}
+	}
+}
+
+func TestTotalThrottlingFallsToTheFloor(t *testing.T) {
+	s := newSim(0, 0, Config{Max: 500})
+	s.svc.outage = true
+	s.run(20 * time.Second)
+	if got := s.p.Rate(); got != 1 {
+		t.Fatalf("under total throttling the pace is %v/s, want the floor of 1/s", got)
+	}
+	_, first := s.sums(0, 1)
+	for sec := 2; sec < len(s.answered); sec++ {
+		if n := s.answered[sec] + s.throttled[sec]; n > 2 {
+			t.Errorf("second %d: %d requests under total throttling, want at most 2", sec, n)
+		}
+	}
+	t.Logf("throttles per second %v (%d in the first)", s.throttled, first)
+	s.svc.outage = false
+	s.run(10 * time.Second)
+	if got := s.p.Rate(); got < 10 {
+		t.Errorf("the pace is %.1f/s 10 s after the throttling ended", got)
+	}
+}
+
+func TestThrottlingFallsToAFloor(t *testing.T) {
+	// Once learnt, the throttles of each minute fall: the pace does not keep hitting the limit.
+	for _, limit := range limits {
+		s := newSim(limit, 0, Config{})
+		s.run(3 * time.Minute)
+		var perMin []int
+		for m := 0; m < 3; m++ {
+			_, th := s.sums(60*m, 60*(m+1))
+			perMin = append(perMin, th)
+		}
+		t.Logf("limit %.0f/s: throttles per minute %v", limit, perMin)
+		if float64(perMin[2]) > max(float64(perMin[0]), 0.01*60*limit) {
+			t.Errorf("limit %.0f/s: throttles per minute %v, want falling to under 1%%", limit, perMin)
+		}
+	}
+}
+
+func TestMaxAndMin(t *testing.T) {
+	s := newSim(0, 0, Config{Max: 30})
+	s.run(10 * time.Second)
+	if a, _ := s.sums(2, 10); a > 30*8+2 {
+		t.Errorf("Max 30: %d answers in 8 s", a)
+	}
+	s = newSim(0, 0, Config{Min: 100000})
+	if got := s.p.Rate(); got != 100000 {
+		t.Errorf("Min 100000: starts at %v", got)
+	}
+}
