@@ -115,7 +115,7 @@ func (r *Runner) restoreSelect(region string, images []ecs.Image) []*item {
 		}
 		seen[img.ID] = true
 		it := &item{region: region, id: img.ID, name: img.Name, size: img.SizeGiB, createdAt: img.CreationTime, family: img.Family,
-			selectedBy: "restore"}
+			selectedBy: "select"}
 		if r.cfg.RestoreIDs != nil {
 			it.selectedBy = "image_ids"
 		}

@@ -87,7 +87,7 @@ func parseJobFlags(command string, args []string, stdout, stderr io.Writer) (*jo
 	}
 	if command == runner.Restore {
 		fs.BoolVar(&f.yes, "yes", false, "restore without asking (required when stdin is not a terminal)")
-		fs.Func("image-ids", "restore only these images (comma-separated ids); each must be one the job deprecated", func(s string) error {
+		fs.Func("image-ids", "restore only these images, `IDS` comma-separated; each must be one the job deprecated", func(s string) error {
 			for id := range strings.SplitSeq(s, ",") {
 				if id = strings.TrimSpace(id); id != "" {
 					f.imageIDs = append(f.imageIDs, id)
@@ -98,7 +98,7 @@ func parseJobFlags(command string, args []string, stdout, stderr io.Writer) (*jo
 			}
 			return nil
 		})
-		fs.Func("since", "restore only images deprecated within this of now, in the policy's units (min, h, d, w)", func(s string) error {
+		fs.Func("since", "restore only images deprecated within `DURATION` of now, in the policy's units (min, h, d, w)", func(s string) error {
 			d, err := policy.ParseDuration(s)
 			if err != nil {
 				return err

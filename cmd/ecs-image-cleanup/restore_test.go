@@ -2,6 +2,7 @@ package main
 
 import (
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -101,6 +102,8 @@ protect:
 	// Everything the job deprecated; never the image deprecated by hand.
 	if code, _, stderr := edgeRun(t, srv, "restore", "--policy", pol, "--yes", "--report", rep("r4.json")); code != exitOK {
 		t.Fatalf("restore: exit %d\n%s", code, stderr)
+	} else if !strings.Contains(stderr, "1 restored") {
+		t.Errorf("the summary does not count the restored image:\n%s", stderr)
 	}
 	if r := readReport(t, rep("r4.json")); r.Command != "restore" || r.Summary.Restored != 1 || entriesByID(r)["m-old"].Outcome != report.Restored {
 		t.Fatalf("restore: %s %+v", r.Command, r.Summary)
