@@ -168,7 +168,7 @@ func (r *Runner) restoreOne(ctx context.Context, rs *regionState, it *item, dry 
 	})
 	if e != nil {
 		r.move(it, stateFailed, e.Code, "set back to Available, but could not remove the "+policy.DeprecatedAtTag+
-			" tag (remove it by hand, or a staged apply that selects it counts its grace period from the old tag): "+e.Message)
+			" tag (harmless: an apply that selects it again deprecates it anew and replaces the tag; remove it by hand if you like): "+e.Message)
 		return
 	}
 	r.move(it, stateRestored, "", "set back to Available; the "+policy.DeprecatedAtTag+" tag removed")
