@@ -28,6 +28,8 @@ const (
 	Deprecated Outcome = "deprecated"
 	// WouldDeprecate (plan, staged retention): its DryRun ModifyImageAttribute passed.
 	WouldDeprecate Outcome = "would_deprecate"
+	// Restored (restore): an image the job deprecated was set back to Available and its tag removed.
+	Restored Outcome = "restored"
 	// Kept is a snapshot's outcome only: another image or a disk still uses it, so it stays.
 	Kept Outcome = "kept"
 )
@@ -89,6 +91,8 @@ type Summary struct {
 	// Deprecated and WouldDeprecate count staged retention's first step (absent when 0).
 	Deprecated     int `json:"deprecated,omitempty"`
 	WouldDeprecate int `json:"would_deprecate,omitempty"`
+	// Restored counts restore's images set back to Available (absent when 0).
+	Restored int `json:"restored,omitempty"`
 	// ImageGiB is the total size of the images deleted, or in plan of those that would be.
 	ImageGiB int `json:"image_gib"`
 	// SnapshotGiB is the total size of the snapshots deleted, or in plan of those that would be,
@@ -291,6 +295,8 @@ func (s *Summary) count(o Outcome) {
 		s.Deprecated++
 	case WouldDeprecate:
 		s.WouldDeprecate++
+	case Restored:
+		s.Restored++
 	default:
 		s.NotAttempted++
 	}

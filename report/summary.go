@@ -51,6 +51,9 @@ func SummarizeWith(w io.Writer, r *Report, o Options) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	if s := r.Summary; s.Deprecated+s.WouldDeprecate+s.Restored > 0 {
+		fmt.Fprintf(w, "staged retention: %d deprecated, %d would_deprecate, %d restored\n", s.Deprecated, s.WouldDeprecate, s.Restored)
+	}
 	if len(r.ByCode) > 0 {
 		fmt.Fprintln(w, "by code:")
 		codes := slices.Sorted(maps.Keys(r.ByCode))

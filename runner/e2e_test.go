@@ -236,6 +236,8 @@ func checkSums(t testing.TB, rep *report.Report) {
 			s.Deprecated++
 		case report.WouldDeprecate:
 			s.WouldDeprecate++
+		case report.Restored:
+			s.Restored++
 		default:
 			t.Errorf("%s: unknown outcome %q", key, e.Outcome)
 		}

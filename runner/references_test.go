@@ -438,9 +438,9 @@ func TestRAMPolicyCoversEveryCall(t *testing.T) {
 		h.run(t, command, func(c *runner.Config) { c.Blockers = true })
 	}
 	sent := checkGranted(t, h.srv, docs, strings.Join(paths, " + "))
-	// Staged retention: the same account and policy, deprecating first.
+	// Staged retention: the same account and policy, deprecating first, then restoring.
 	staged := newHarness(t, st, ecstest.Options{}, string(pol)+"deprecate_first: 14d\n")
-	for _, command := range []string{runner.Plan, runner.Apply} {
+	for _, command := range []string{runner.Plan, runner.Apply, runner.Restore} {
 		staged.run(t, command, nil)
 	}
 	for a := range checkGranted(t, staged.srv, docs, strings.Join(paths, " + ")) {
@@ -448,7 +448,7 @@ func TestRAMPolicyCoversEveryCall(t *testing.T) {
 	}
 	for _, a := range []string{"ecs:DescribeRegions", "ecs:DescribeImages", "ecs:DeleteImage", "ecs:DescribeLaunchTemplates", "ecs:DescribeLaunchTemplateVersions",
 		"ess:DescribeScalingConfigurations", "ecs:DescribeInstances", "ecs:DescribeImageSharePermission", "ecs:DeleteSnapshot",
-		"ecs:ModifyImageAttribute", "ecs:TagResources"} {
+		"ecs:ModifyImageAttribute", "ecs:TagResources", "ecs:UntagResources"} {
 		if !sent[a] {
 			t.Errorf("the run never sent %s: the test does not cover it", a)
 		}

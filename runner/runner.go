@@ -29,6 +29,8 @@ import (
 const (
 	Plan  = "plan"
 	Apply = "apply"
+	// Restore sets the images staged retention deprecated back to Available (see restore.go).
+	Restore = "restore"
 )
 
 // Codes of our own, for outcomes that no service answer names.
@@ -55,7 +57,7 @@ type RateConfig = pace.Config
 
 // Config is one run.
 type Config struct {
-	Command     string // Plan or Apply
+	Command     string // Plan, Apply or Restore
 	Policy      *policy.Policy
 	PolicyPath  string
 	PolicyBytes []byte // hashed into the report
@@ -85,6 +87,12 @@ type Config struct {
 	Blockers bool
 	// Journal, when set, records the run as it goes; see Journal. Nil keeps none.
 	Journal Journal
+	// RestoreIDs, on Restore, when not nil, limits the restore to these image ids; each one that
+	// is not an image the job deprecated is reported skipped (CodeNotRestorable).
+	RestoreIDs []string
+	// RestoreSince, on Restore, when above 0, limits the restore to the images whose
+	// policy.DeprecatedAtTag time is within it of Now.
+	RestoreSince time.Duration
 }
 
 // RetryConfig bounds retries. Zero fields take the defaults.
@@ -255,7 +263,7 @@ func (r *Runner) region(name string) *regionState {
 // Run runs the whole job and returns its report. The error is non-nil only when the run could
 // not start; every outcome, fault and interruption is in the report.
 func (r *Runner) Run(ctx context.Context) (*report.Report, error) {
-	if r.cfg.Command != Plan && r.cfg.Command != Apply {
+	if r.cfg.Command != Plan && r.cfg.Command != Apply && r.cfg.Command != Restore {
 		return nil, fmt.Errorf("unknown command %q", r.cfg.Command)
 	}
 	r.mu.Lock()
@@ -266,7 +274,11 @@ func (r *Runner) Run(ctx context.Context) (*report.Report, error) {
 	defer stop()
 	r.stop = stop
 
-	for _, st := range r.steps(outer) {
+	steps := r.steps(outer)
+	if r.cfg.Command == Restore {
+		steps = r.restoreSteps()
+	}
+	for _, st := range steps {
 		r.log.Debug("phase", zap.String("phase", st.name))
 		r.startPhase(st.name)
 		st.run(ctx)

@@ -25,10 +25,12 @@ const (
 	stateNotAttempted                // never reached: interrupted, aborted, or its region stopped
 	stateDeprecated                  // staged retention, apply: deprecated and tagged; deleted by a later run
 	stateWouldDeprecate              // staged retention, plan: its DryRun ModifyImageAttribute passed
+	stateRestoring                   // restore: its DryRun ModifyImageAttribute Status=Available passed; open
+	stateRestored                    // restore: set back to Available and untagged
 )
 
 var stateNames = [...]string{"selected", "passed", "deprecating", "unknown", "would_delete", "deleted", "blocked", "failed", "skipped",
-	"not_attempted", "deprecated", "would_deprecate"}
+	"not_attempted", "deprecated", "would_deprecate", "restoring", "restored"}
 
 func (s state) String() string {
 	if int(s) < len(stateNames) {
@@ -38,7 +40,7 @@ func (s state) String() string {
 }
 
 // open reports whether the image has no final outcome yet.
-func (s state) open() bool { return s <= stateUnknown }
+func (s state) open() bool { return s <= stateUnknown || s == stateRestoring }
 
 // outcome is the report's outcome of a final state; "" for an open one.
 func (s state) outcome() report.Outcome {
@@ -59,6 +61,8 @@ func (s state) outcome() report.Outcome {
 		return report.Deprecated
 	case stateWouldDeprecate:
 		return report.WouldDeprecate
+	case stateRestored:
+		return report.Restored
 	}
 	return ""
 }
@@ -78,7 +82,8 @@ func stateOf(o report.Outcome) state {
 // and an image a service that ignored DryRun deleted is deleted after all. An unknown result
 // never becomes not_attempted: a stop leaves it unknown, and the report says so.
 var transitions = map[state][]state{
-	stateSelected:    {statePassed, stateWouldDelete, stateBlocked, stateFailed, stateSkipped, stateNotAttempted, stateDeprecating},
+	stateSelected:    {statePassed, stateWouldDelete, stateBlocked, stateFailed, stateSkipped, stateNotAttempted, stateDeprecating, stateRestoring},
+	stateRestoring:   {stateRestored, stateBlocked, stateFailed, stateSkipped, stateNotAttempted},
 	stateDeprecating: {stateDeprecated, stateWouldDeprecate, stateBlocked, stateFailed, stateSkipped, stateNotAttempted},
 	statePassed:      {stateDeleted, stateUnknown, stateBlocked, stateFailed, stateSkipped, stateNotAttempted},
 	stateUnknown:     {stateUnknown, stateDeleted, stateBlocked, stateFailed},

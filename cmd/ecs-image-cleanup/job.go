@@ -55,6 +55,8 @@ type jobFlags struct {
 	journal     string
 	ossEndpoint string
 	ossRegion   string
+	imageIDs    []string      // restore: only these ids; nil: every image the job deprecated
+	since       time.Duration // restore: only images deprecated within this of now; 0: any
 }
 
 func parseJobFlags(command string, args []string, stdout, stderr io.Writer) (*jobFlags, error) {
@@ -71,14 +73,43 @@ func parseJobFlags(command string, args []string, stdout, stderr io.Writer) (*jo
 	fs.Float64Var(&f.maxRate, "max-rate", 0, "requests per second per region and action never exceeded, at least 0.1 (default: no ceiling; the job slows down on throttling by itself)")
 	f.timeout = 30 * time.Second
 	fs.Var((*durationFlag)(&f.timeout), "request-timeout", "timeout of one API request, above 0 and at most 10m (default 30s)")
-	fs.StringVar(&f.retryFrom, "retry-from", "", "limit the run to the images an earlier report left failed or not_attempted")
+	if command != runner.Restore {
+		fs.StringVar(&f.retryFrom, "retry-from", "", "limit the run to the images an earlier report left failed or not_attempted")
+	}
 	fs.StringVar(&f.format, "format", report.FormatText, "summary format: text, markdown (an audit to paste into a ticket) or json")
 	fs.StringVar(&f.summary, "summary", "", "write the summary to this file (default: stderr)")
 	fs.StringVar(&f.journal, "journal", "", "keep the journal, the record that survives a SIGKILL, in this file (default: the --report file's name plus .journal)")
 	fs.StringVar(&f.ossEndpoint, "oss-endpoint", "", "OSS endpoint URL for oss://BUCKET/KEY outputs (default: the OSS SDK's for --oss-region)")
 	fs.StringVar(&f.ossRegion, "oss-region", "", "region of the oss:// outputs' bucket (default: the policy's first region)")
-	fs.BoolVar(&f.blockers, "blockers", command == runner.Plan,
-		"look up what holds each blocked image (the instances using it, the accounts it is shared with); default on for plan, off for apply")
+	if command != runner.Restore {
+		fs.BoolVar(&f.blockers, "blockers", command == runner.Plan,
+			"look up what holds each blocked image (the instances using it, the accounts it is shared with); default on for plan, off for apply")
+	}
+	if command == runner.Restore {
+		fs.BoolVar(&f.yes, "yes", false, "restore without asking (required when stdin is not a terminal)")
+		fs.Func("image-ids", "restore only these images, `IDS` comma-separated; each must be one the job deprecated", func(s string) error {
+			for id := range strings.SplitSeq(s, ",") {
+				if id = strings.TrimSpace(id); id != "" {
+					f.imageIDs = append(f.imageIDs, id)
+				}
+			}
+			if len(f.imageIDs) == 0 {
+				return errors.New("no image id")
+			}
+			return nil
+		})
+		fs.Func("since", "restore only images deprecated within `DURATION` of now, in the policy's units (min, h, d, w)", func(s string) error {
+			d, err := policy.ParseDuration(s)
+			if err != nil {
+				return err
+			}
+			if d <= 0 {
+				return errors.New("want a duration above 0")
+			}
+			f.since = d
+			return nil
+		})
+	}
 	if command == runner.Apply {
 		fs.BoolVar(&f.yes, "yes", false, "delete without asking (required when stdin is not a terminal)")
 		fs.StringVar(&f.plan, "plan", "", "carry out this reviewed plan (a report written by plan): only its would_delete images, each checked again; the policy defaults to the plan's and must be unchanged")
@@ -239,6 +270,10 @@ func cmdJob(ctx context.Context, command string, args []string, stdout, stderr i
 		fmt.Fprintln(stderr, "ecs-image-cleanup apply: stdin is not a terminal: pass --yes to delete without confirmation (nothing was deleted)")
 		return exitUsage
 	}
+	if command == runner.Restore && !f.yes && !tty.stdinTerminal() {
+		fmt.Fprintln(stderr, "ecs-image-cleanup restore: stdin is not a terminal: pass --yes to restore without confirmation (nothing was changed)")
+		return exitUsage
+	}
 	started := time.Now()
 	f.report, f.summary, f.journal = expandOutput(f.report, command, started), expandOutput(f.summary, command, started), expandOutput(f.journal, command, started)
 	var (
@@ -305,7 +340,7 @@ func cmdJob(ctx context.Context, command string, args []string, stdout, stderr i
 		reportPath: f.report, reportOut: reportOut, yes: f.yes, maxRate: f.maxRate, log: log, only: only, onlyKnown: onlyKnown, onlyFrom: onlyFrom,
 		retryFrom: f.retryFrom, plan: f.plan,
 		format: f.format, summaryPath: f.summary, summaryOut: summaryOut, blockers: f.blockers, journal: jnl, journalPath: journalPath, journalTarget: jt,
-		status: status, color: colorOn(tty.stderrTerminal()),
+		status: status, color: colorOn(tty.stderrTerminal()), restoreIDs: f.imageIDs, restoreSince: f.since,
 	}, stdout, stderr)
 }
 
@@ -434,7 +469,9 @@ type job struct {
 	journalPath string
 	// journalTarget is where the journal is kept: its file, or its OSS object and local spool.
 	journalTarget *files.JournalTarget
-	color         bool // the summary and the prompt written to stderr may use ANSI colors (colorOn)
+	color         bool          // the summary and the prompt written to stderr may use ANSI colors (colorOn)
+	restoreIDs    []string      // restore: --image-ids
+	restoreSince  time.Duration // restore: --since
 }
 
 // execute runs a job with signal handling, writes its report and summary, and returns the exit
@@ -450,7 +487,7 @@ func execute(ctx context.Context, j job, stdout, stderr io.Writer) int {
 	cfg := runner.Config{
 		Command: j.command, Policy: j.policy, PolicyPath: j.policyPath, PolicyBytes: j.policyBytes,
 		API: j.api, Logger: j.log, Rate: runner.RateConfig{Max: j.maxRate}, Retry: j.retry, Only: j.only, OnlyFrom: j.onlyFrom, OnlyKnown: j.onlyKnown,
-		Blockers: j.blockers,
+		Blockers: j.blockers, RestoreIDs: j.restoreIDs, RestoreSince: j.restoreSince,
 	}
 	if j.journal != nil {
 		cfg.Journal = j.journal
@@ -462,6 +499,12 @@ func execute(ctx context.Context, j job, stdout, stderr io.Writer) int {
 		cfg.Confirm = func(toDelete []report.Entry) bool {
 			j.status.clear()
 			return askConfirmation(ctx, toDelete, stderr, j.color)
+		}
+	}
+	if j.command == runner.Restore && !j.yes {
+		cfg.Confirm = func(toRestore []report.Entry) bool {
+			j.status.clear()
+			return askRestoreConfirmation(ctx, toRestore, stderr, j.color)
 		}
 	}
 	var running atomic.Pointer[runner.Runner]
@@ -680,6 +723,21 @@ func askConfirmation(ctx context.Context, toDelete []report.Entry, stderr io.Wri
 	_ = report.WriteList(stderr, toDelete, report.ListOptions{Options: report.Options{Color: color}, AsOf: time.Now(),
 		More: "`plan --format markdown` lists them all"})
 	fmt.Fprintf(stderr, "Delete %d images? Type yes to continue: ", len(toDelete))
+	return readYes(ctx, stderr)
+}
+
+// askRestoreConfirmation shows what restore would set back to Available and asks for "yes", as
+// askConfirmation does.
+func askRestoreConfirmation(ctx context.Context, toRestore []report.Entry, stderr io.Writer, color bool) bool {
+	fmt.Fprintln(stderr, "restore will set these images back to Available and remove their "+policy.DeprecatedAtTag+" tag (their DryRun passed):")
+	_ = report.WriteList(stderr, toRestore, report.ListOptions{Options: report.Options{Color: color}, AsOf: time.Now()})
+	fmt.Fprintf(stderr, "Restore %d images? Type yes to continue: ", len(toRestore))
+	return readYes(ctx, stderr)
+}
+
+// readYes reads one line from the terminal and reports whether it is "yes"; a signal (ctx
+// ends) answers no at once.
+func readYes(ctx context.Context, stderr io.Writer) bool {
 	answer := make(chan string, 1)
 	in := tty.stdin
 	go func() {

@@ -29,6 +29,7 @@ commands:
   validate  check a policy file offline
   plan      list, select and DryRun-delete the selected images; deletes nothing
   apply     plan, then delete the images whose DryRun passed
+  restore   set the images apply deprecated (deprecate_first) back to Available
   recover   turn the journal of a killed plan or apply into its report
   demo      run plan and apply against the bundled emulator, no cloud account needed
   version   print the version, VCS revision and Go version
@@ -44,7 +45,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "validate":
 		return cmdValidate(args[1:], stdout, stderr, time.Now())
-	case "plan", "apply":
+	case "plan", "apply", "restore":
 		return cmdJob(ctx, args[0], args[1:], stdout, stderr)
 	case "recover":
 		return cmdRecover(ctx, args[1:], stdout, stderr)

@@ -34,6 +34,15 @@ confirmation (a terminal, or --yes). With --plan, only the images a reviewed pla
 		`  ecs-image-cleanup apply --plan plan.json --report apply.json
   ecs-image-cleanup apply --policy nightly.yaml --yes --report /var/log/ecs-image-cleanup/apply.json`,
 	},
+	"restore": {
+		"ecs-image-cleanup restore --policy FILE [--image-ids ID,...] [--since DURATION] [--report FILE] [--yes] [flags]",
+		`Undo staged retention's first step: set the images apply deprecated (the account's own, in
+the policy's regions, Deprecated and tagged ecs-image-cleanup/deprecated-at) back to Available,
+DryRun first, and remove the tag, after a confirmation (a terminal, or --yes). Protection rules
+do not apply; an image deprecated by hand (no tag) is never touched.`,
+		`  ecs-image-cleanup restore --policy nightly.yaml --report restore.json
+  ecs-image-cleanup restore --policy nightly.yaml --image-ids m-abc,m-def --since 2d --yes --report restore.json`,
+	},
 	"recover": {
 		"ecs-image-cleanup recover --journal FILE --policy FILE [--report FILE] [flags]",
 		`Turn the journal a killed plan or apply left (FILE.journal beside its --report) into that run's
@@ -89,7 +98,7 @@ func printHelp(w io.Writer, fs *flag.FlagSet, command string) {
 }
 
 // commands are the subcommands, for the suggestion on a typo.
-var commands = []string{"validate", "plan", "apply", "recover", "demo", "version", "help"}
+var commands = []string{"validate", "plan", "apply", "restore", "recover", "demo", "version", "help"}
 
 // suggest returns the command nearest to s, or "" when none is near: within two edits, or s a
 // prefix of it.
