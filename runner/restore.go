@@ -1,10 +1,8 @@
 package runner
 
 import (
-	"cmp"
 	"context"
 	"fmt"
-	"slices"
 	"sync"
 	"time"
 
@@ -32,7 +30,7 @@ func (r *Runner) restoreSteps() []step {
 		{"dry run", func(ctx context.Context) { r.restoreEach(ctx, r.itemsIn(stateSelected), true) }},
 		{"confirm", func(ctx context.Context) {
 			if ctx.Err() == nil {
-				cleared = r.confirmRestore(ctx, r.itemsIn(stateRestoring))
+				cleared = r.confirm(ctx, report.Restored, "restore was not confirmed: nothing restored", r.itemsIn(stateRestoring))
 			}
 		}},
 		{"restore", func(ctx context.Context) {
@@ -174,45 +172,3 @@ func (r *Runner) restoreOne(ctx context.Context, rs *regionState, it *item, dry 
 	r.move(it, stateRestored, "", "set back to Available; the "+policy.DeprecatedAtTag+" tag removed")
 }
 
-// confirmRestore asks Config.Confirm with the images to restore. A no leaves them not_attempted
-// (NotConfirmed).
-func (r *Runner) confirmRestore(ctx context.Context, its []*item) bool {
-	if r.cfg.Confirm == nil || len(its) == 0 {
-		return true
-	}
-	entries := make([]report.Entry, 0, len(its))
-	r.mu.Lock()
-	for _, it := range its {
-		e := report.Entry{Region: it.region, ImageID: it.id, Name: it.name, Outcome: report.Restored, Attempts: it.attempts,
-			SizeGiB: it.size, Family: it.family, SelectedBy: it.selectedBy}
-		if !it.createdAt.IsZero() {
-			t := it.createdAt.UTC()
-			e.CreatedAt = &t
-		}
-		entries = append(entries, e)
-	}
-	r.mu.Unlock()
-	slices.SortFunc(entries, func(a, b report.Entry) int {
-		return cmp.Or(cmp.Compare(a.Region, b.Region), cmp.Compare(a.ImageID, b.ImageID))
-	})
-	asked := time.Now()
-	yes := r.cfg.Confirm(entries)
-	r.prog.prompt.Add(int64(time.Since(asked)))
-	r.mu.Lock()
-	r.waited = time.Since(asked)
-	r.mu.Unlock()
-	if yes {
-		return ctx.Err() == nil
-	}
-	if ctx.Err() != nil {
-		return false
-	}
-	msg := "restore was not confirmed: nothing restored"
-	r.mu.Lock()
-	r.fault = msg
-	r.mu.Unlock()
-	for _, it := range its {
-		r.move(it, stateNotAttempted, CodeNotConfirmed, msg)
-	}
-	return false
-}

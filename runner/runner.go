@@ -327,7 +327,7 @@ func (r *Runner) steps(outer context.Context) []step {
 				}
 			case ctx.Err() == nil:
 				passed := r.itemsIn(statePassed)
-				cleared = r.guard(passed) && r.confirm(ctx, passed)
+				cleared = r.guard(passed) && r.confirm(ctx, report.WouldDelete, "apply was not confirmed: nothing deleted", passed)
 			}
 		}},
 		{"deprecate", func(ctx context.Context) { r.deprecate(ctx, cleared) }},
@@ -520,17 +520,18 @@ func (r *Runner) guard(passed []*item) bool {
 	return false
 }
 
-// confirm asks Config.Confirm. A no marks every passed image not_attempted (NotConfirmed); a
-// stop while asking (a signal at the prompt) leaves them open, to end not_attempted as any
-// image an interrupted run did not reach.
-func (r *Runner) confirm(ctx context.Context, passed []*item) bool {
+// confirm asks Config.Confirm, showing the images as the outcome they are to get. A no marks
+// every one not_attempted (NotConfirmed) and faults the run with refusal; a stop while asking (a
+// signal at the prompt) leaves them open, to end not_attempted as any image an interrupted run
+// did not reach.
+func (r *Runner) confirm(ctx context.Context, shown report.Outcome, refusal string, passed []*item) bool {
 	if r.cfg.Confirm == nil || len(passed) == 0 {
 		return true
 	}
 	toDelete := make([]report.Entry, 0, len(passed))
 	r.mu.Lock()
 	for _, it := range passed {
-		e := report.Entry{Region: it.region, ImageID: it.id, Name: it.name, Outcome: report.WouldDelete, Attempts: it.attempts,
+		e := report.Entry{Region: it.region, ImageID: it.id, Name: it.name, Outcome: shown, Attempts: it.attempts,
 			SizeGiB: it.size, Family: it.family, SelectedBy: it.selectedBy}
 		if !it.createdAt.IsZero() {
 			t := it.createdAt.UTC()
@@ -554,7 +555,7 @@ func (r *Runner) confirm(ctx context.Context, passed []*item) bool {
 	if ctx.Err() != nil {
 		return false
 	}
-	msg := "apply was not confirmed: nothing deleted"
+	msg := refusal
 	r.mu.Lock()
 	r.fault = msg
 	r.mu.Unlock()
