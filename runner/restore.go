@@ -171,4 +171,3 @@ func (r *Runner) restoreOne(ctx context.Context, rs *regionState, it *item, dry 
 	}
 	r.move(it, stateRestored, "", "set back to Available; the "+policy.DeprecatedAtTag+" tag removed")
 }
-
