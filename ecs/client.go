@@ -594,25 +594,31 @@ func (c *Client) DeleteImage(ctx context.Context, in DeleteImageInput) (Result, 
 		req.DryRun = tea.Bool(true)
 	}
 	resp, err := rc.DeleteImageWithContext(ctx, req, rtOpts())
+	requestID := ""
+	if resp != nil && resp.Body != nil {
+		requestID = tea.StringValue(resp.Body.RequestId)
+	}
+	return c.mayBeDry(ctx, dryRun, requestID, err)
+}
+
+// mayBeDry turns the answer to a request that may be a dry run into its result. A
+// DryRunOperation refusal is a dry run's pass and a real request's failure (we did not send
+// what we meant to); a success to a dry run means the service ignored DryRun and acted.
+func (c *Client) mayBeDry(ctx context.Context, dryRun bool, requestID string, err error) (Result, error) {
 	if err != nil {
 		e := c.classify(ctx, err)
 		if e.Class == ClassPass {
 			if dryRun {
 				return Result{RequestID: e.RequestID}, nil
 			}
-			// A DryRunOperation answer to a real delete: we did not send what we meant to.
 			e.Class = ClassFailed
 		}
 		return Result{}, e
 	}
-	res := Result{}
-	if resp != nil && resp.Body != nil {
-		res.RequestID = tea.StringValue(resp.Body.RequestId)
-	}
 	if dryRun {
-		return Result{}, NewDryRunIgnored(res.RequestID)
+		return Result{}, NewDryRunIgnored(requestID)
 	}
-	return res, nil
+	return Result{RequestID: requestID}, nil
 }
 
 // maxPages bounds the token and page loops below against a service that never ends a listing.
@@ -804,24 +810,11 @@ func (c *Client) SetImageStatus(ctx context.Context, in SetImageStatusInput) (Re
 		req.DryRun = tea.Bool(true)
 	}
 	resp, err := rc.ModifyImageAttributeWithContext(ctx, req, rtOpts())
-	if err != nil {
-		e := c.classify(ctx, err)
-		if e.Class == ClassPass {
-			if in.DryRun {
-				return Result{RequestID: e.RequestID}, nil
-			}
-			e.Class = ClassFailed
-		}
-		return Result{}, e
-	}
-	res := Result{}
+	requestID := ""
 	if resp != nil && resp.Body != nil {
-		res.RequestID = tea.StringValue(resp.Body.RequestId)
+		requestID = tea.StringValue(resp.Body.RequestId)
 	}
-	if in.DryRun {
-		return Result{}, NewDryRunIgnored(res.RequestID)
-	}
-	return res, nil
+	return c.mayBeDry(ctx, in.DryRun, requestID, err)
 }
 
 // TagImage implements API.
