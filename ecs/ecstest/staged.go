@@ -2,7 +2,6 @@ package ecstest
 
 import (
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 )
@@ -65,32 +64,6 @@ func (s *Server) modifyImageAttribute(p params, c *Call, d *faultDraw) (any, *ap
 
 // ---- TagResources, UntagResources, ListTagResources ----
 
-// listParam reads a flattened list "<name>.N" (N from 1, at most max) in N order.
-func listParam(p params, name string, max int) ([]string, *apiError) {
-	byN := map[int]string{}
-	for k, v := range p {
-		rest, ok := strings.CutPrefix(k, name+".")
-		if !ok {
-			continue
-		}
-		n, err := strconv.Atoi(rest)
-		if err != nil || n < 1 || n > max {
-			return nil, errf(400, "InvalidParameter", "The specified parameter \"%s\" is not valid.", k)
-		}
-		byN[n] = v
-	}
-	ns := make([]int, 0, len(byN))
-	for n := range byN {
-		ns = append(ns, n)
-	}
-	sort.Ints(ns)
-	out := make([]string, 0, len(ns))
-	for _, n := range ns {
-		out = append(out, byN[n])
-	}
-	return out, nil
-}
-
 // tagTarget reads the region, ResourceType (image only) and ResourceId.N of a tag call; the
 // caller holds s.mu. Every id must be one of the region's own images.
 func (s *Server) tagTarget(p params, maxIDs int, need bool) (*regionState, []*Image, *apiError) {
@@ -100,7 +73,7 @@ func (s *Server) tagTarget(p params, maxIDs int, need bool) (*regionState, []*Im
 	case !strings.EqualFold(rt, "image"):
 		return nil, nil, errf(400, "InvalidResourceType.NotSupported", "The specified ResourceType %q is not supported by the emulator.", rt)
 	}
-	ids, e := listParam(p, "ResourceId", maxIDs)
+	ids, e := repeated(p, "ResourceId.", maxIDs)
 	if e != nil {
 		return nil, nil, e
 	}
@@ -173,7 +146,7 @@ func (s *Server) tagResources(p params, c *Call, d *faultDraw) (any, *apiError, 
 }
 
 func (s *Server) untagResources(p params, c *Call, d *faultDraw) (any, *apiError, bool) {
-	keys, e := listParam(p, "TagKey", maxTags)
+	keys, e := repeated(p, "TagKey.", maxTags)
 	if e != nil {
 		return nil, e, false
 	}
