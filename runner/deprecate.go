@@ -3,7 +3,6 @@ package runner
 import (
 	"context"
 	"fmt"
-	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -60,20 +59,11 @@ func (r *Runner) deprecate(ctx context.Context, cleared bool) {
 		return
 	}
 	real := r.cfg.Command == Apply && cleared && ctx.Err() == nil
-	r.eachRegion(its, func(rs *regionState, its []*item) {
-		var wg sync.WaitGroup
-		for _, it := range its {
-			wg.Go(func() { r.deprecateOne(ctx, rs, it, real) })
-		}
-		wg.Wait()
-	})
+	r.eachItem(its, func(rs *regionState, it *item) { r.deprecateOne(ctx, rs, it, real) })
 }
 
 func (r *Runner) deprecateOne(ctx context.Context, rs *regionState, it *item, real bool) {
-	if r.halted(ctx, rs) {
-		if !r.stopped(ctx, rs, it) {
-			r.move(it, stateNotAttempted, "", "not attempted")
-		}
+	if r.endIfHalted(ctx, rs, it) {
 		return
 	}
 	if r.cfg.Command == Apply && !real {

@@ -182,6 +182,18 @@ func dryRunFault(it *item) string {
 	return fmt.Sprintf("the service answered a DryRun DeleteImage of %s in %s with success: it did not honour DryRun and may have deleted the image; no other DeleteImage was sent", it.id, it.region)
 }
 
+// endIfHalted ends an item that must not be sent because the run or its region stopped, and
+// reports whether it did.
+func (r *Runner) endIfHalted(ctx context.Context, rs *regionState, it *item) bool {
+	if !r.halted(ctx, rs) {
+		return false
+	}
+	if !r.stopped(ctx, rs, it) {
+		r.move(it, stateNotAttempted, "", "not attempted")
+	}
+	return true
+}
+
 // stopped finishes an item that must not be sent because the run or its region stopped, and
 // reports whether it did.
 func (r *Runner) stopped(ctx context.Context, rs *regionState, it *item) bool {

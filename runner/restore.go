@@ -138,20 +138,11 @@ func (r *Runner) restoreEach(ctx context.Context, its []*item, dry bool) {
 	if len(its) == 0 {
 		return
 	}
-	r.eachRegion(its, func(rs *regionState, its []*item) {
-		var wg sync.WaitGroup
-		for _, it := range its {
-			wg.Go(func() { r.restoreOne(ctx, rs, it, dry) })
-		}
-		wg.Wait()
-	})
+	r.eachItem(its, func(rs *regionState, it *item) { r.restoreOne(ctx, rs, it, dry) })
 }
 
 func (r *Runner) restoreOne(ctx context.Context, rs *regionState, it *item, dry bool) {
-	if r.halted(ctx, rs) {
-		if !r.stopped(ctx, rs, it) {
-			r.move(it, stateNotAttempted, "", "not attempted")
-		}
+	if r.endIfHalted(ctx, rs, it) {
 		return
 	}
 	if !r.setStatus(ctx, rs, it, ecs.StatusAvailable, dry) {

@@ -450,6 +450,18 @@ func (r *Runner) itemsIn(s state) []*item {
 	return r.itemsWhere(func(it *item) bool { return it.state == s })
 }
 
+// eachItem runs fn on every item at once, with its region, and returns when all have: the
+// calls fn makes take the concurrency slots and paces as any.
+func (r *Runner) eachItem(items []*item, fn func(rs *regionState, it *item)) {
+	r.eachRegion(items, func(rs *regionState, its []*item) {
+		var wg sync.WaitGroup
+		for _, it := range its {
+			wg.Go(func() { fn(rs, it) })
+		}
+		wg.Wait()
+	})
+}
+
 // eachRegion runs fn on every region's share of items, all regions at once, and returns when
 // all have.
 func (r *Runner) eachRegion(items []*item, fn func(rs *regionState, its []*item)) {
