@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -46,26 +47,106 @@ type references struct {
 
 // checkReferences runs between selection and the DryRun phase, for every region with selected
 // images, all regions at once. Where the policy protects referenced images (the default), it
-// reads every launch template version and scaling configuration of the region and keeps the
-// images they name; a region whose references cannot be read sends nothing at all, since
-// failing open here is what breaks launches. It also notes the region's image families.
+// keeps the images that a launch template version or scaling configuration names; a region whose
+// references could not be read sends nothing at all, since failing open here is what breaks
+// launches. The reads themselves started with the region's listing (readRegion); a region with
+// nothing selected has its reads stopped.
 func (r *Runner) checkReferences(ctx context.Context) {
-	r.eachRegion(r.itemsWhere(func(it *item) bool { return it.state == stateSelected || it.state == stateDeprecating }), func(rs *regionState, its []*item) { r.checkRegion(ctx, rs, its) })
+	its := r.itemsWhere(func(it *item) bool { return it.state == stateSelected || it.state == stateDeprecating })
+	used := map[string]bool{}
+	for _, it := range its {
+		used[it.region] = true
+	}
+	r.mu.Lock()
+	for name, rs := range r.regions {
+		if !used[name] && rs.read != nil {
+			rs.read.cancel()
+		}
+	}
+	r.mu.Unlock()
+	r.eachRegion(its, func(rs *regionState, its []*item) { r.checkRegion(ctx, rs, its) })
+	r.reading.Wait()
+}
+
+// regionRead is what the references step needs of one region, read in the background.
+type regionRead struct {
+	done    chan struct{} // closed when the reads below have ended
+	cancel  context.CancelFunc
+	protect bool // the policy protects the region's referenced images: refs were read
+	refs    *references
+	refsErr *ecs.Error
+	famErr  *ecs.Error // the image families could not be read
+	// families: image id -> family of the own Available images the read listed; partial: only
+	// those younger than the selection's cut-off, whose listing has the rest.
+	families map[string]string
+	partial  bool
+}
+
+// coversFamilies reports whether a selection listed with f has every own Available image
+// created before f's cut-off (all of them if it has none).
+func coversFamilies(f ecs.ListFilter) bool {
+	return f.OwnerAlias == ecs.OwnerSelf && slices.Contains(f.Statuses, ecs.StatusAvailable) && len(f.Tags) == 0 &&
+		f.Name == "" && f.ImageID == "" && f.CreatedAfter.IsZero()
+}
+
+// readRegion starts reading, in the background, what the references step needs of a region:
+// its image families and, where the policy protects referenced images, its launch templates and
+// scaling configurations. It starts as the region's listing starts, so that neither waits for
+// the other; every call goes through r.calls, under the run's limits.
+func (r *Runner) readRegion(ctx context.Context, rs *regionState) *regionRead {
+	ctx, cancel := context.WithCancel(ctx)
+	reg := r.cfg.Policy.Region(rs.name)
+	// A region the policy does not name cannot have items; were it to, it is protected.
+	rd := &regionRead{done: make(chan struct{}), cancel: cancel, protect: reg == nil || reg.ProtectReferenced()}
+	fam := ecs.ListFilter{OwnerAlias: ecs.OwnerSelf, Statuses: []string{ecs.StatusAvailable}}
+	if reg != nil && reg.Select != nil {
+		if f := reg.ListFilter(r.now()); coversFamilies(f) {
+			// The selection's listing has every own Available image older than its cut-off:
+			// only the younger ones are listed here (a minute's overlap), and resolve notes the
+			// families of the rest (rs.listedFamilies).
+			rd.partial = true
+			fam.CreatedAfter = f.CreatedBefore.Add(-2 * time.Minute)
+		}
+	}
+	r.reading.Go(func() {
+		defer close(rd.done)
+		var wg sync.WaitGroup
+		if !rd.partial || !fam.CreatedAfter.IsZero() {
+			wg.Go(func() { rd.families, rd.famErr = r.readFamilies(ctx, rs, fam) })
+		}
+		if rd.protect {
+			rd.refs, rd.refsErr = r.readReferences(ctx, rs)
+		}
+		wg.Wait()
+	})
+	return rd
 }
 
 func (r *Runner) checkRegion(ctx context.Context, rs *regionState, its []*item) {
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		r.readFamilies(ctx, rs)
-	}()
-	defer wg.Wait()
-	// A region the policy does not name cannot have items; were it to, it is protected.
-	if reg := r.cfg.Policy.Region(rs.name); reg != nil && !reg.ProtectReferenced() {
+	rd := rs.read
+	if rd == nil {
+		rd = r.readRegion(ctx, rs)
+	}
+	<-rd.done
+	switch {
+	case rd.famErr != nil && ctx.Err() == nil:
+		r.warn(fmt.Sprintf("%s: image families unknown (%s): last_in_family is not reported for the region", rs.name, rd.famErr.Code))
+	case rd.famErr == nil:
+		r.mu.Lock()
+		rs.families = rd.families
+		if rd.partial {
+			rs.families = maps.Clone(rs.listedFamilies)
+			if rs.families == nil {
+				rs.families = map[string]string{}
+			}
+			maps.Copy(rs.families, rd.families)
+		}
+		r.mu.Unlock()
+	}
+	if !rd.protect {
 		return
 	}
-	refs, err := r.readReferences(ctx, rs)
+	refs, err := rd.refs, rd.refsErr
 	if err != nil {
 		if ctx.Err() != nil {
 			return // interrupted: the phase reports the items as such
@@ -249,26 +330,25 @@ func readPages[T any](r *Runner, ctx context.Context, rs *regionState, action st
 	return out, total, nil
 }
 
-// readFamilies notes the image family of each of the region's own Available images: launching
-// by family takes the newest Available image of it. A region whose images cannot be listed gets
-// a warning instead of last_in_family marks.
-func (r *Runner) readFamilies(ctx context.Context, rs *regionState) {
-	images, err := r.listAll(ctx, rs, ecs.ListFilter{OwnerAlias: ecs.OwnerSelf, Statuses: []string{ecs.StatusAvailable}})
+// readFamilies lists the own Available images that f finds and returns the image family of
+// each that has one: launching by family takes the newest Available image of it.
+func (r *Runner) readFamilies(ctx context.Context, rs *regionState, f ecs.ListFilter) (map[string]string, *ecs.Error) {
+	images, err := r.listAll(ctx, rs, f)
 	if err != nil {
-		if ctx.Err() == nil {
-			r.warn(fmt.Sprintf("%s: image families unknown (%s): last_in_family is not reported for the region", rs.name, err.Code))
-		}
-		return
+		return nil, err
 	}
+	return familiesOf(images), nil
+}
+
+// familiesOf maps each Available image of images that has a family to it.
+func familiesOf(images []ecs.Image) map[string]string {
 	families := map[string]string{}
 	for _, img := range images {
-		if img.Family != "" {
+		if img.Family != "" && img.Status == ecs.StatusAvailable {
 			families[img.ID] = img.Family
 		}
 	}
-	r.mu.Lock()
-	rs.families = families
-	r.mu.Unlock()
+	return families
 }
 
 // lastInFamily finds the deletions (in plan, those to come) that leave an image family of their

@@ -315,6 +315,23 @@ func TestLastInFamily(t *testing.T) {
 			}
 		}
 	}
+	// The selection's listing has every Available image older than its cut-off: the families
+	// are read from it, and only the younger images are listed again (m-young is one).
+	youngReads := 0
+	for _, c := range h.srv.Calls() {
+		if c.Action != "DescribeImages" || c.Region != "cn-hangzhou" || c.Params["ImageId"] != "" {
+			continue
+		}
+		switch {
+		case c.Params["Filter.1.Key"] == "CreationStartTime" || c.Params["Filter.2.Key"] == "CreationStartTime":
+			youngReads++
+		case c.Params["Status"] == ecs.StatusAvailable:
+			t.Errorf("a full listing of the Available images for the families: %v", c.Params)
+		}
+	}
+	if youngReads != 2 {
+		t.Errorf("%d listings of the young Available images, want one a run", youngReads)
+	}
 }
 
 // ramDocument is a RAM policy document: its Allow statements, each action with the resources

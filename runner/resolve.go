@@ -20,6 +20,7 @@ func (r *Runner) resolveAll(ctx context.Context) {
 	var wg sync.WaitGroup
 	for _, reg := range r.cfg.Policy.Regions {
 		rs := r.region(reg.ID)
+		rs.read = r.readRegion(ctx, rs)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -27,6 +28,7 @@ func (r *Runner) resolveAll(ctx context.Context) {
 			if err == nil {
 				return
 			}
+			rs.read.cancel() // the region sends nothing more
 			// The explicit ids were asked for by name: they get an outcome even now.
 			code, msg := "", "not attempted: the run was interrupted while the region was being listed"
 			if ctx.Err() == nil {
@@ -71,6 +73,12 @@ func (r *Runner) resolve(ctx context.Context, rs *regionState, reg *policy.Regio
 			}
 		}
 		images = listed
+		if rs.read != nil && rs.read.partial && coversFamilies(f) {
+			fams := familiesOf(images)
+			r.mu.Lock()
+			rs.listedFamilies = fams
+			r.mu.Unlock()
+		}
 	}
 	// Explicit ids are looked up by id, whoever owns them and whatever their status, so that one
 	// that is missing or not ours is reported as such rather than silently ignored.

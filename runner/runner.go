@@ -181,7 +181,8 @@ type Runner struct {
 	stop    context.CancelFunc // stops the run on a fatal fault
 	calls   *calls             // every request goes through it
 	prog    phaseProgress
-	follow  followUp // blocker lookups and snapshot deletions; guarded by mu
+	follow  followUp       // blocker lookups and snapshot deletions; guarded by mu
+	reading sync.WaitGroup // the regions' background reads (readRegion)
 }
 
 // item is one selected image and what became of it. Fields after the first block are guarded by
@@ -226,6 +227,9 @@ type regionState struct {
 	err            string            // why the region could not be processed; "" if it could
 	errCode        string            // the code behind err
 	families       map[string]string // image id -> family, of the own Available images; nil if not listed
+	listedFamilies map[string]string // the same, of the selection's listing, when it has them all (coversFamilies)
+
+	read *regionRead // what the references step needs, read as the region is listed; set before the listing starts
 }
 
 // New prepares a run.
