@@ -39,6 +39,9 @@ type workload struct {
 	latency     time.Duration
 	concurrency int
 	regionRPS   float64
+	// perAPI: regionRPS limits each API of a region on its own, as the service does
+	// (shared/ecs-api.md: limits are per account, region and API), not all of them together.
+	perAPI bool
 }
 
 func (w workload) regionNames() []string {
@@ -58,8 +61,11 @@ func (w workload) state() *ecstest.State {
 }
 
 func (w workload) server(tb testing.TB) *ecstest.Server {
-	srv := ecstest.NewServer(w.state(), ecstest.Options{RegionRPS: w.regionRPS, DiscardCalls: true,
-		Faults: map[string]ecstest.Faults{"*": {Latency: w.latency}}})
+	opts := ecstest.Options{RegionRPS: w.regionRPS, DiscardCalls: true, Faults: map[string]ecstest.Faults{"*": {Latency: w.latency}}}
+	if w.perAPI {
+		opts.ActionRPS = map[string]float64{"DescribeImages": w.regionRPS, "DeleteImage": w.regionRPS}
+	}
+	srv := ecstest.NewServer(w.state(), opts)
 	tb.Cleanup(srv.Close)
 	return srv
 }
@@ -313,15 +319,22 @@ func BenchmarkThroughputWholeApply(b *testing.B) {
 	}
 }
 
-// BenchmarkThroughputRegions: 4 regions of 2,000 images, each limited by the emulator to 50
-// requests/s. Target (issue 16): answered requests at least 0.97 x 200/s (eff_latency_bound, the
-// rate bound here), throttled_% under 1.
+// BenchmarkThroughputRegions: 4 regions of 2,000 images, each API of each region limited by
+// the emulator to 50 requests/s. Target (issue 16): answered requests at least 0.97 x 200/s
+// (eff_latency_bound, the rate bound here: the job's phases use one API at a time), throttled_%
+// under 1. The "shared" sub-benchmark limits all APIs of a region together, which the service
+// does not do: each API's pacer then finds a limit that another API's calls also spend.
 func BenchmarkThroughputRegions(b *testing.B) {
-	w := workload{regions: 4, perRegion: 2000, latency: 10 * time.Millisecond, concurrency: 64, regionRPS: 50}
-	for b.Loop() {
-		m := w.runJob(b)
-		reportRun(b, "", w, m)
-		b.ReportMetric(float64(m.requests-m.throttled)/m.elapsed.Seconds(), "answered_req/s")
+	for _, perAPI := range []bool{true, false} {
+		name := map[bool]string{true: "per-API", false: "shared"}[perAPI]
+		b.Run(name, func(b *testing.B) {
+			w := workload{regions: 4, perRegion: 2000, latency: 10 * time.Millisecond, concurrency: 64, regionRPS: 50, perAPI: perAPI}
+			for b.Loop() {
+				m := w.runJob(b)
+				reportRun(b, "", w, m)
+				b.ReportMetric(float64(m.requests-m.throttled)/m.elapsed.Seconds(), "answered_req/s")
+			}
+		})
 	}
 }
 

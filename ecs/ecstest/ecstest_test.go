@@ -539,6 +539,25 @@ func TestFaultSeedReproducible(t *testing.T) {
 	for _, c := range a {
 		kinds[c] = true
 	}
+	// Every fault answer is marked Injected, and nothing else is.
+	s := NewServer(testState(), Options{Seed: 42, Faults: map[string]Faults{"*": {ThrottleRatio: 0.2, InternalErrorRatio: 0.1, UnavailableRatio: 0.1}}})
+	defer s.Close()
+	c := newClient(t, s)
+	for range 40 {
+		_ = deleteImage(c, "cn-hangzhou", "m-old1", true, false)
+	}
+	injected := 0
+	for _, call := range s.Calls() {
+		if call.Injected != (call.Code != "DryRunOperation") || call.Limited {
+			t.Errorf("%s answered %d %s: Injected %v, Limited %v", call.Action, call.Status, call.Code, call.Injected, call.Limited)
+		}
+		if call.Injected {
+			injected++
+		}
+	}
+	if injected == 0 {
+		t.Error("no fault was injected in 40 requests")
+	}
 	for _, want := range []string{"400 DryRunOperation", "0 ", "500 InternalError", "503 ServiceUnavailable"} {
 		if !kinds[want] {
 			t.Errorf("no %q among %v", want, kinds)
@@ -613,6 +632,18 @@ func TestRegionRPS(t *testing.T) {
 	}
 	if throttled == 0 || okCount == 0 {
 		t.Fatalf("throttled %d ok %d", throttled, okCount)
+	}
+	limited := 0
+	for _, call := range s.Calls() {
+		if call.Injected || call.Limited != (call.Code == "Throttling.User") {
+			t.Errorf("%s answered %s: Limited %v, Injected %v", call.Action, call.Code, call.Limited, call.Injected)
+		}
+		if call.Limited {
+			limited++
+		}
+	}
+	if limited != throttled {
+		t.Errorf("%d calls Limited, %d throttled", limited, throttled)
 	}
 	// Other region has its own bucket.
 	wantCode(t, deleteImage(c, "cn-shanghai", "m-sh1", true, false), "DryRunOperation", 400)

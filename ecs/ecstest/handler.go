@@ -183,11 +183,13 @@ func (s *Server) handle(r *http.Request, c *Call) (any, *apiError, bool) {
 	}
 	now := time.Now() // rate limits follow the real clock, not Options.Now
 	if wait, rps := s.allow(rlKey, c.Action, now); wait > 0 {
+		c.Limited = true
 		e := errf(400, "Throttling.User", "Request was denied due to user flow control.")
 		e.Header = rateLimitHeader(int(rps+0.5), wait, now)
 		return nil, e, false
 	}
 	if d.throttle < d.f.ThrottleRatio {
+		c.Injected = true
 		var e *apiError
 		switch {
 		case d.kind < 1.0/3:
@@ -202,9 +204,11 @@ func (s *Server) handle(r *http.Request, c *Call) (any, *apiError, bool) {
 		return nil, e, false
 	}
 	if d.internal < d.f.InternalErrorRatio {
+		c.Injected = true
 		return nil, errf(500, "InternalError", "The request processing has failed due to some unknown error, exception or failure."), false
 	}
 	if d.unavail < d.f.UnavailableRatio {
+		c.Injected = true
 		return nil, errf(503, "ServiceUnavailable", "The request has failed due to a temporary failure of the server."), false
 	}
 	resp, e, drop := act(s, p, c, &d)

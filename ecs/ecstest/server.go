@@ -158,6 +158,10 @@ type Call struct {
 	Code                                 string // error code answered, "" for 2xx; "RequestCanceled" if cancelled during Latency
 	RequestID                            string
 	Dropped                              bool // connection dropped after the effect
+	// Limited: refused by the rate limits (RegionRPS, ActionRPS), which it did not count
+	// against. Injected: answered by a fault of Faults' ratios (a throttle, a 500, a 503) after
+	// the rate limits counted it.
+	Limited, Injected bool
 	// Effect is set on a real DeleteImage or DeleteSnapshot that took effect, whatever was
 	// answered (200, a dropped connection, an error or a stall after the effect).
 	Effect     bool
