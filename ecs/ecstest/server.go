@@ -90,6 +90,11 @@ type Options struct {
 	// not: "capped" (default; min(matches, cap)) or "all" (every match, though only the first
 	// cap are ever listed: the pages past it come back empty).
 	TagQueryTotal string
+	// SameStatus selects the answer to ModifyImageAttribute of a Status the image already has
+	// (a retry of a change whose answer was lost, say), which the API reference does not give:
+	// "ignore" (default; the request changes nothing and succeeds, DryRun or not) or "error"
+	// (403 CodeSameStatus, the emulator's own guess at a refusal, on the DryRun too).
+	SameStatus string
 	// MissingSnapshot selects the answer to DeleteSnapshot of a snapshot that does not exist:
 	// "error" (default; 404 InvalidSnapshotId.NotFound, as the error table says) or "ignore"
 	// (200, as the parameter table says: the request is ignored).
@@ -277,6 +282,11 @@ func newServer(st *State, opts Options) (*Server, error) {
 	case "", "error", "ignore":
 	default:
 		return nil, fmt.Errorf("ecstest: MissingSnapshot must be \"error\" or \"ignore\", not %q", opts.MissingSnapshot)
+	}
+	switch opts.SameStatus {
+	case "", "ignore", "error":
+	default:
+		return nil, fmt.Errorf("ecstest: SameStatus must be \"ignore\" or \"error\", not %q", opts.SameStatus)
 	}
 	switch opts.TagQueryTotal {
 	case "", "capped", "all":
