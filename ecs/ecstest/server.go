@@ -163,7 +163,8 @@ type Call struct {
 	Code                                 string // error code answered, "" for 2xx; "RequestCanceled" if cancelled during Latency
 	RequestID                            string
 	Dropped                              bool // connection dropped after the effect
-	// Effect is set on a real DeleteImage or DeleteSnapshot that took effect, whatever was
+	// Effect is set on a real DeleteImage or DeleteSnapshot that took effect, and on a real
+	// ModifyImageAttribute, TagResources or UntagResources that was applied, whatever was
 	// answered (200, a dropped connection, an error or a stall after the effect).
 	Effect     bool
 	Start, End time.Time
