@@ -50,36 +50,49 @@ func (r *Runner) stage(reg *policy.Region, it *item, img ecs.Image) {
 	}
 }
 
-// deprecate is the deprecate step: for each image to deprecate, ModifyImageAttribute with DryRun
-// first, then, on apply when the guards and the confirmation cleared the run, Status=Deprecated
-// and the DeprecatedAtTag tag. A refusal (a shared image) is blocked; the job never unshares.
-func (r *Runner) deprecate(ctx context.Context, cleared bool) {
+// deprecateDry is the deprecate step's DryRun, before the guards and the confirmation: for each
+// image to deprecate, ModifyImageAttribute Status=Deprecated with DryRun. On plan one that passes
+// is would_deprecate; on apply it passes to stateToDeprecate, as does, at once, a Deprecated
+// image that only needs our tag (TagResources has no DryRun). A refusal (a shared image) is
+// blocked; the job never unshares.
+func (r *Runner) deprecateDry(ctx context.Context) {
 	its := r.itemsIn(stateDeprecating)
 	if len(its) == 0 {
 		return
 	}
-	real := r.cfg.Command == Apply && cleared && ctx.Err() == nil
-	r.eachItem(its, func(rs *regionState, it *item) { r.deprecateOne(ctx, rs, it, real) })
-}
-
-func (r *Runner) deprecateOne(ctx context.Context, rs *regionState, it *item, real bool) {
-	if r.endIfHalted(ctx, rs, it) {
-		return
-	}
-	if r.cfg.Command == Apply && !real {
-		return // the guards or the confirmation stopped the run: reported not_attempted
-	}
-	if !it.tagOnly {
-		if !r.setStatus(ctx, rs, it, ecs.StatusDeprecated, true) {
+	r.eachItem(its, func(rs *regionState, it *item) {
+		if r.endIfHalted(ctx, rs, it) {
+			return
+		}
+		if !it.tagOnly && !r.setStatus(ctx, rs, it, ecs.StatusDeprecated, true) {
 			return
 		}
 		if r.cfg.Command == Plan {
 			r.move(it, stateWouldDeprecate, "", fmt.Sprintf("apply would deprecate it; deleted no earlier than %s", r.now().UTC().Add(it.grace).Format(time.RFC3339)))
 			return
 		}
-		if !r.setStatus(ctx, rs, it, ecs.StatusDeprecated, false) {
-			return
-		}
+		r.move(it, stateToDeprecate, "", "")
+	})
+}
+
+// deprecate is the deprecate step of apply, once the guards and the confirmation cleared the
+// run: Status=Deprecated for each image whose DryRun passed, then the DeprecatedAtTag tag (an
+// image Deprecated already gets the tag only). Not cleared, or stopped, nothing is sent: the
+// images are reported not_attempted.
+func (r *Runner) deprecate(ctx context.Context, cleared bool) {
+	its := r.itemsIn(stateToDeprecate)
+	if len(its) == 0 || !cleared {
+		return
+	}
+	r.eachItem(its, func(rs *regionState, it *item) { r.deprecateOne(ctx, rs, it) })
+}
+
+func (r *Runner) deprecateOne(ctx context.Context, rs *regionState, it *item) {
+	if r.endIfHalted(ctx, rs, it) {
+		return
+	}
+	if !it.tagOnly && !r.setStatus(ctx, rs, it, ecs.StatusDeprecated, false) {
+		return
 	}
 	now := r.now().UTC()
 	value := now.Format(time.RFC3339)

@@ -30,7 +30,8 @@ func (r *Runner) restoreSteps() []step {
 		{"dry run", func(ctx context.Context) { r.restoreEach(ctx, r.itemsIn(stateSelected), true) }},
 		{"confirm", func(ctx context.Context) {
 			if ctx.Err() == nil {
-				cleared = r.confirm(ctx, report.Restored, "restore was not confirmed: nothing restored", r.itemsIn(stateRestoring))
+				cleared = r.confirm(ctx, "restore was not confirmed: nothing restored", r.itemsIn(stateRestoring),
+					func(*item) (report.Outcome, string, string) { return report.Restored, "", "" })
 			}
 		}},
 		{"restore", func(ctx context.Context) {
