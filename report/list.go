@@ -32,6 +32,19 @@ type ListOptions struct {
 	AsOf time.Time
 	// More is said, in parentheses, after "... and N more" when a list is cut at MaxListed.
 	More string
+	// Lists, when not nil, are the lists written in place of the summary's (deleted, would
+	// delete, kept), in this order: the apply and restore prompts list what they ask about.
+	Lists []Listing
+}
+
+// Listing is one list of WriteList: the entries of Outcome (of Code too, when it is set; an
+// entry goes to the first listing it matches), under the heading "VERB N images (NOTE)", marked
+// as a change (red, with Options.Color), without a reason column.
+type Listing struct {
+	Outcome Outcome
+	Code    string
+	Verb    string // "would deprecate"
+	Note    string // said in parentheses after the count; "" for none
 }
 
 // moreInReport is what the text summary says about the images it leaves out.
@@ -60,11 +73,7 @@ func listHeading(o Outcome, n int) string {
 	case Skipped:
 		verb = "kept"
 	}
-	noun := "images"
-	if n == 1 {
-		noun = "image"
-	}
-	return fmt.Sprintf("%s %d %s", verb, n, noun)
+	return countHeading(verb, n)
 }
 
 // listOrder is the order of a region's lists.
@@ -102,41 +111,66 @@ func Age(created *time.Time, asOf time.Time) string {
 
 // WriteList writes entries as the text summary lists them: per region in name order, the images
 // deleted or to be deleted, then those kept, each by id with name, age, size and family (and
-// why, for the kept), at most MaxListed a list. Entries of other outcomes are left out.
+// why, for the kept), at most MaxListed a list. Entries of other outcomes are left out. With
+// o.Lists, those lists instead.
 func WriteList(w io.Writer, entries []Entry, o ListOptions) error {
-	byRegion := map[string]map[Outcome][]Entry{}
+	lists := o.Lists
+	custom := lists != nil
+	if !custom {
+		for _, outcome := range listOrder {
+			lists = append(lists, Listing{Outcome: outcome})
+		}
+	}
+	byRegion := map[string][][]Entry{}
 	var regions []string
 	for _, e := range entries {
-		if !listed(e.Outcome) {
+		i := slices.IndexFunc(lists, func(l Listing) bool { return l.Outcome == e.Outcome && (l.Code == "" || l.Code == e.Code) })
+		if i < 0 {
 			continue
 		}
 		if byRegion[e.Region] == nil {
-			byRegion[e.Region] = map[Outcome][]Entry{}
+			byRegion[e.Region] = make([][]Entry, len(lists))
 			regions = append(regions, e.Region)
 		}
-		byRegion[e.Region][e.Outcome] = append(byRegion[e.Region][e.Outcome], e)
+		byRegion[e.Region][i] = append(byRegion[e.Region][i], e)
 	}
 	slices.Sort(regions)
 	var b strings.Builder
 	for _, region := range regions {
-		for _, outcome := range listOrder {
-			list := byRegion[region][outcome]
+		for i, l := range lists {
+			list := byRegion[region][i]
 			if len(list) == 0 {
 				continue
 			}
 			slices.SortFunc(list, func(x, y Entry) int { return cmp.Compare(x.ImageID, y.ImageID) })
-			fmt.Fprintf(&b, "%s: %s\n", textCell(region), listHeading(outcome, len(list)))
-			writeListTable(&b, outcome, list, o)
+			heading := listHeading(l.Outcome, len(list))
+			if custom {
+				heading = countHeading(l.Verb, len(list))
+				if l.Note != "" {
+					heading += " (" + l.Note + ")"
+				}
+			}
+			fmt.Fprintf(&b, "%s: %s\n", textCell(region), heading)
+			writeListTable(&b, !custom && l.Outcome == Skipped, list, o)
 		}
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }
 
-// writeListTable writes one list as aligned columns, cut at MaxListed. The columns are padded
+// countHeading is "VERB N images" (or "1 image").
+func countHeading(verb string, n int) string {
+	noun := "images"
+	if n == 1 {
+		noun = "image"
+	}
+	return fmt.Sprintf("%s %d %s", verb, n, noun)
+}
+
+// writeListTable writes one list as aligned columns, cut at MaxListed: kept images dim and with
+// why they were kept, the others red. The columns are padded
 // here rather than by text/tabwriter, which would count the color escapes as width.
-func writeListTable(b *strings.Builder, outcome Outcome, list []Entry, o ListOptions) {
-	kept := outcome == Skipped
+func writeListTable(b *strings.Builder, kept bool, list []Entry, o ListOptions) {
 	header := []string{"image", "name", "age", "GiB", "family"}
 	if kept {
 		header = append(header, "reason")

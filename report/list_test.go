@@ -162,3 +162,40 @@ func TestAge(t *testing.T) {
 		t.Errorf("Age(nil) = %q", got)
 	}
 }
+
+// TestWriteListCustomLists: the prompts' lists, each entry under the first listing it matches
+// (by outcome, and code when one is set), every region in name order, without a reason column.
+func TestWriteListCustomLists(t *testing.T) {
+	start := time.Date(2026, 11, 28, 3, 0, 0, 0, time.UTC)
+	created := start.AddDate(0, 0, -40)
+	es := []Entry{
+		{Region: "cn-hangzhou", ImageID: "m-b", Name: "b", Outcome: WouldDeprecate, SizeGiB: 20, CreatedAt: &created},
+		{Region: "cn-hangzhou", ImageID: "m-a", Name: "a", Outcome: WouldDeprecate, SizeGiB: 20, CreatedAt: &created},
+		{Region: "cn-hangzhou", ImageID: "m-t", Name: "t", Outcome: Skipped, Code: "InGracePeriod", Message: "tagged now", SizeGiB: 20, CreatedAt: &created},
+		{Region: "cn-hangzhou", ImageID: "m-k", Name: "k", Outcome: Skipped, Code: "Other", SizeGiB: 20},
+		{Region: "cn-beijing", ImageID: "m-d", Name: "d", Outcome: WouldDelete, SizeGiB: 20, CreatedAt: &created},
+	}
+	var buf bytes.Buffer
+	err := WriteList(&buf, es, ListOptions{AsOf: start, Lists: []Listing{
+		{Outcome: WouldDelete, Verb: "would delete"},
+		{Outcome: WouldDeprecate, Verb: "would deprecate"},
+		{Outcome: Skipped, Code: "InGracePeriod", Verb: "would tag", Note: "Deprecated already"},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `cn-beijing: would delete 1 image
+  image  name  age  GiB  family
+  m-d    d     40d   20  -
+cn-hangzhou: would deprecate 2 images
+  image  name  age  GiB  family
+  m-a    a     40d   20  -
+  m-b    b     40d   20  -
+cn-hangzhou: would tag 1 image (Deprecated already)
+  image  name  age  GiB  family
+  m-t    t     40d   20  -
+`
+	if got := buf.String(); got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+}

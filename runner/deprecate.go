@@ -50,42 +50,56 @@ func (r *Runner) stage(reg *policy.Region, it *item, img ecs.Image) {
 	}
 }
 
-// deprecate is the deprecate step: for each image to deprecate, ModifyImageAttribute with DryRun
-// first, then, on apply when the guards and the confirmation cleared the run, Status=Deprecated
-// and the DeprecatedAtTag tag. A refusal (a shared image) is blocked; the job never unshares.
-func (r *Runner) deprecate(ctx context.Context, cleared bool) {
+// deprecateDry is the deprecate step's DryRun, before the guards and the confirmation: for each
+// image to deprecate, ModifyImageAttribute Status=Deprecated with DryRun. On plan one that passes
+// is would_deprecate; on apply it passes to stateToDeprecate, as does, at once, a Deprecated
+// image that only needs our tag (TagResources has no DryRun). A refusal (a shared image) is
+// blocked; the job never unshares.
+func (r *Runner) deprecateDry(ctx context.Context) {
 	its := r.itemsIn(stateDeprecating)
 	if len(its) == 0 {
 		return
 	}
-	real := r.cfg.Command == Apply && cleared && ctx.Err() == nil
-	r.eachItem(its, func(rs *regionState, it *item) { r.deprecateOne(ctx, rs, it, real) })
-}
-
-func (r *Runner) deprecateOne(ctx context.Context, rs *regionState, it *item, real bool) {
-	if r.endIfHalted(ctx, rs, it) {
-		return
-	}
-	if r.cfg.Command == Apply && !real {
-		return // the guards or the confirmation stopped the run: reported not_attempted
-	}
-	if !it.tagOnly {
-		if !r.setStatus(ctx, rs, it, ecs.StatusDeprecated, true) {
+	r.eachItem(its, func(rs *regionState, it *item) {
+		if r.endIfHalted(ctx, rs, it) {
+			return
+		}
+		if !it.tagOnly && !r.setStatus(ctx, rs, it, ecs.StatusDeprecated, true) {
 			return
 		}
 		if r.cfg.Command == Plan {
 			r.move(it, stateWouldDeprecate, "", fmt.Sprintf("apply would deprecate it; deleted no earlier than %s", r.now().UTC().Add(it.grace).Format(time.RFC3339)))
 			return
 		}
-		if !r.setStatus(ctx, rs, it, ecs.StatusDeprecated, false) {
-			return
-		}
+		r.move(it, stateToDeprecate, "", "")
+	})
+}
+
+// deprecate is the deprecate step of apply, once the guards and the confirmation cleared the
+// run: Status=Deprecated for each image whose DryRun passed, then the DeprecatedAtTag tag (an
+// image Deprecated already gets the tag only). Not cleared, or stopped, nothing is sent: the
+// images are reported not_attempted.
+func (r *Runner) deprecate(ctx context.Context, cleared bool) {
+	its := r.itemsIn(stateToDeprecate)
+	if len(its) == 0 || !cleared {
+		return
+	}
+	r.eachItem(its, func(rs *regionState, it *item) { r.deprecateOne(ctx, rs, it) })
+}
+
+func (r *Runner) deprecateOne(ctx context.Context, rs *regionState, it *item) {
+	if r.endIfHalted(ctx, rs, it) {
+		return
+	}
+	if !it.tagOnly && !r.setStatus(ctx, rs, it, ecs.StatusDeprecated, false) {
+		return
 	}
 	now := r.now().UTC()
-	e := r.call(ctx, rs, it, "TagResources", func(ctx context.Context) (ecs.Result, error) {
+	value := now.Format(time.RFC3339)
+	e := r.change(ctx, rs, it, "TagResources", func(ctx context.Context) (ecs.Result, error) {
 		return r.cfg.API.TagImage(ctx, ecs.TagImageInput{Region: it.region, ImageID: it.id,
-			Tags: map[string]string{policy.DeprecatedAtTag: now.Format(time.RFC3339)}})
-	})
+			Tags: map[string]string{policy.DeprecatedAtTag: value}})
+	}, func(img ecs.Image) bool { return img.Tags[policy.DeprecatedAtTag] == value })
 	eligible := now.Add(it.grace).Format(time.RFC3339)
 	switch {
 	case e != nil && it.tagOnly:
@@ -99,16 +113,24 @@ func (r *Runner) deprecateOne(ctx context.Context, rs *regionState, it *item, re
 	}
 }
 
-// setStatus sends one ModifyImageAttribute (dry or real) and reports whether it passed; when it
-// did not, the image has its outcome.
+// setStatus sends one ModifyImageAttribute (dry or real) and reports whether it passed (a real
+// one: or was found done, see change); when it did not, the image has its outcome.
 func (r *Runner) setStatus(ctx context.Context, rs *regionState, it *item, status string, dry bool) bool {
-	e := r.call(ctx, rs, it, "ModifyImageAttribute", func(ctx context.Context) (ecs.Result, error) {
+	send := func(ctx context.Context) (ecs.Result, error) {
 		return r.cfg.API.SetImageStatus(ctx, ecs.SetImageStatusInput{Region: it.region, ImageID: it.id, Status: status, DryRun: dry})
-	})
+	}
+	var e *ecs.Error
+	if dry {
+		e, _ = r.call(ctx, rs, it, "ModifyImageAttribute", send)
+	} else {
+		e = r.change(ctx, rs, it, "ModifyImageAttribute", send, func(img ecs.Image) bool { return img.Status == status })
+	}
 	if e == nil {
 		return true
 	}
 	switch {
+	case e.Code == CodeChangeResultUnknown:
+		r.fail(it, e.Code, e.Message)
 	case e.Class == ecs.ClassDryRunIgnored:
 		msg := fmt.Sprintf("the service answered a DryRun ModifyImageAttribute of %s in %s with success: it did not honour DryRun and may have changed the image; no other change was sent", it.id, it.region)
 		r.fatal(msg)
@@ -125,10 +147,57 @@ func (r *Runner) setStatus(ctx context.Context, rs *regionState, it *item, statu
 	return false
 }
 
+// CodeChangeResultUnknown: a change of staged retention (ModifyImageAttribute, TagResources,
+// UntagResources) was sent, no answer said whether it took effect (a 5xx, a timeout, a dropped
+// connection), and the lookup that would have told failed.
+const CodeChangeResultUnknown = "ChangeResultUnknown"
+
+// change makes one real change for an item (a status, a tag) through call. When an answer left
+// unknown whether the change took effect (a 5xx, a timeout, a dropped connection: the change
+// may be done and only its answer lost) and the last answer is an error, that error proves
+// nothing: a retry of a change that took effect may be refused (what ModifyImageAttribute of
+// the status an image already has answers, the API reference does not say), and attempts that
+// ran out say nothing. Then one lookup by id settles it: the image showing the change (took) is
+// success; not showing it, the last answer stands; gone, not found; a failed lookup,
+// CodeChangeResultUnknown. A stop does not prevent that lookup: it is read-only and bounded.
+// From the first real change on, the item counts as in flight until its outcome, so that a
+// report taken before then says its result is unknown.
+func (r *Runner) change(ctx context.Context, rs *regionState, it *item, action string, fn func(context.Context) (ecs.Result, error),
+	took func(ecs.Image) bool) *ecs.Error {
+	r.mu.Lock()
+	it.inflight = true
+	r.mu.Unlock()
+	e, unsure := r.call(ctx, rs, it, action, fn)
+	if e == nil || !unsure {
+		return e
+	}
+	lctx := ctx
+	if ctx.Err() != nil {
+		var cancel context.CancelFunc
+		lctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), interruptedLookupTimeout)
+		defer cancel()
+	}
+	found, le := r.lookup(lctx, rs, []string{it.id}, max(r.retry.MaxAttempts, resolveAttempts))
+	switch {
+	case le != nil:
+		return &ecs.Error{Class: ecs.ClassFailed, Code: CodeChangeResultUnknown, RequestID: e.RequestID,
+			Message: fmt.Sprintf("%s was sent, no answer said whether it took effect (last: %s: %s), and the lookup that would tell failed: %s",
+				action, e.Code, e.Message, le.Message)}
+	case len(found) == 0:
+		return &ecs.Error{Class: ecs.ClassNotFound, Code: "InvalidImageId.NotFound", Message: "the image is gone"}
+	case took(found[0]):
+		r.log.Info("a change whose answer was lost took effect", zap.String("region", it.region), zap.String("image_id", it.id),
+			zap.String("action", action), zap.String("last_code", e.Code))
+		return nil
+	}
+	return e
+}
+
 // call makes one call for an item through r.calls, retrying what is retryable, and keeps its
-// request id and attempt count.
-func (r *Runner) call(ctx context.Context, rs *regionState, it *item, action string, fn func(context.Context) (ecs.Result, error)) *ecs.Error {
-	e := r.calls.do(ctx, rs, action, r.retry.MaxAttempts, func(ctx context.Context) error {
+// request id and attempt count. unsure reports whether an answer left unknown whether the
+// request took effect: a retryable error that is not a throttle.
+func (r *Runner) call(ctx context.Context, rs *regionState, it *item, action string, fn func(context.Context) (ecs.Result, error)) (e *ecs.Error, unsure bool) {
+	e = r.calls.do(ctx, rs, action, r.retry.MaxAttempts, func(ctx context.Context) error {
 		r.mu.Lock()
 		it.attempts++
 		r.mu.Unlock()
@@ -137,6 +206,9 @@ func (r *Runner) call(ctx context.Context, rs *regionState, it *item, action str
 			r.mu.Lock()
 			it.requestID = res.RequestID
 			r.mu.Unlock()
+		}
+		if ae := asECSError(err); ae != nil && ae.Class == ecs.ClassRetryable && !ae.Throttled {
+			unsure = true
 		}
 		return err
 	})
@@ -149,5 +221,5 @@ func (r *Runner) call(ctx context.Context, rs *regionState, it *item, action str
 		r.log.Debug("staged retention call failed", zap.String("region", it.region), zap.String("image_id", it.id),
 			zap.String("action", action), zap.String("code", e.Code))
 	}
-	return e
+	return e, unsure
 }

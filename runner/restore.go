@@ -30,7 +30,8 @@ func (r *Runner) restoreSteps() []step {
 		{"dry run", func(ctx context.Context) { r.restoreEach(ctx, r.itemsIn(stateSelected), true) }},
 		{"confirm", func(ctx context.Context) {
 			if ctx.Err() == nil {
-				cleared = r.confirm(ctx, report.Restored, "restore was not confirmed: nothing restored", r.itemsIn(stateRestoring))
+				cleared = r.confirm(ctx, "restore was not confirmed: nothing restored", r.itemsIn(stateRestoring),
+					func(*item) (report.Outcome, string, string) { return report.Restored, "", "" })
 			}
 		}},
 		{"restore", func(ctx context.Context) {
@@ -152,9 +153,9 @@ func (r *Runner) restoreOne(ctx context.Context, rs *regionState, it *item, dry 
 		r.move(it, stateRestoring, "", "")
 		return
 	}
-	e := r.call(ctx, rs, it, "UntagResources", func(ctx context.Context) (ecs.Result, error) {
+	e := r.change(ctx, rs, it, "UntagResources", func(ctx context.Context) (ecs.Result, error) {
 		return r.cfg.API.UntagImage(ctx, ecs.UntagImageInput{Region: it.region, ImageID: it.id, Keys: []string{policy.DeprecatedAtTag}})
-	})
+	}, func(img ecs.Image) bool { _, tagged := img.Tags[policy.DeprecatedAtTag]; return !tagged })
 	if e != nil {
 		r.move(it, stateFailed, e.Code, "set back to Available, but could not remove the "+policy.DeprecatedAtTag+
 			" tag (harmless: an apply that selects it again deprecates it anew and replaces the tag; remove it by hand if you like): "+e.Message)

@@ -66,10 +66,14 @@ type Config struct {
 	Now         func() time.Time // nil = time.Now
 	Retry       RetryConfig
 	Rate        RateConfig
-	// Confirm is asked on apply, after the DryRun phase and before any real delete, with the
-	// images that would be deleted (those whose DryRun passed, outcome would_delete, by region and
-	// id), so that a person can read what they agree to. False aborts the run; nil proceeds.
-	Confirm func(toDelete []report.Entry) bool
+	// Confirm is asked on apply, after the DryRun phase and before any real change, with the
+	// images that would be changed, by region and id, so that a person can read what they agree
+	// to: those whose DeleteImage DryRun passed (outcome would_delete) and, with staged
+	// retention, those whose ModifyImageAttribute DryRun passed (would_deprecate) and the
+	// Deprecated images that would only get the tag (skipped, code InGracePeriod). It is asked
+	// whenever there is any of them, deletions or not. On restore, with the images to restore
+	// (restored). False aborts the run; nil proceeds.
+	Confirm func(toChange []report.Entry) bool
 	// Progress, when set, is called at every change of phase and as the images of the dry run
 	// and delete phases are answered. It must not block.
 	Progress func(Progress)
@@ -313,7 +317,7 @@ type step struct {
 // steps are the run's phases, in order. ctx, given to each, is stopped by a fatal fault; outer
 // is not, for the one read-only lookup that must follow such a fault.
 func (r *Runner) steps(outer context.Context) []step {
-	cleared := false // apply: the guards and the confirmation let the real deletes go
+	cleared := false // apply: the guards and the confirmation let the real deletes and deprecations go
 	return []step{
 		{"list and select", r.resolveAll},
 		{"references", r.checkReferences},
@@ -321,6 +325,7 @@ func (r *Runner) steps(outer context.Context) []step {
 			open := r.itemsIn(stateSelected)
 			r.log.Info("selected", zap.Int("images", len(r.items)), zap.Int("to_check", len(open)))
 			r.phase(ctx, open, true)
+			r.deprecateDry(ctx)
 		}},
 		{"what an ignored dry run deleted", func(context.Context) { r.lookUpDryRunIgnored(outer) }},
 		{"guards", func(ctx context.Context) {
@@ -330,8 +335,11 @@ func (r *Runner) steps(outer context.Context) []step {
 					r.warn("apply would abort (" + code + "): " + msg)
 				}
 			case ctx.Err() == nil:
-				passed := r.itemsIn(statePassed)
-				cleared = r.guard(passed) && r.confirm(ctx, report.WouldDelete, "apply was not confirmed: nothing deleted", passed)
+				// Both the deletions and the deprecations are asked about, even a run that only
+				// deprecates: each changes the account, and a no leaves every one unsent.
+				passed, deprecating := r.itemsIn(statePassed), r.itemsIn(stateToDeprecate)
+				cleared = r.guard(passed, deprecating) &&
+					r.confirm(ctx, "apply was not confirmed: nothing deleted or deprecated", slices.Concat(passed, deprecating), applyShown)
 			}
 		}},
 		{"deprecate", func(ctx context.Context) { r.deprecate(ctx, cleared) }},
@@ -518,36 +526,55 @@ func (r *Runner) limitBreach(toDelete []*item) (code, msg string) {
 	return "", ""
 }
 
-// guard applies the policy's limits between the phases. It reports false, and leaves every
-// passed image not_attempted, when a limit would be exceeded.
-func (r *Runner) guard(passed []*item) bool {
+// guard applies the policy's limits between the phases, to the images that would be deleted. It
+// reports false, and leaves every passed image and every image to deprecate not_attempted, when
+// a limit would be exceeded.
+func (r *Runner) guard(passed, deprecating []*item) bool {
 	code, msg := r.limitBreach(passed)
 	if code == "" {
 		return true
 	}
 	msg += ": nothing deleted"
+	if len(deprecating) > 0 {
+		msg += " or deprecated"
+	}
 	r.mu.Lock()
 	r.fault = msg
 	r.mu.Unlock()
 	r.log.Error("guard abort", zap.String("code", code), zap.String("reason", msg))
-	for _, it := range passed {
+	for _, it := range slices.Concat(passed, deprecating) {
 		r.move(it, stateNotAttempted, code, msg)
 	}
 	return false
 }
 
-// confirm asks Config.Confirm, showing the images as the outcome they are to get. A no marks
-// every one not_attempted (NotConfirmed) and faults the run with refusal; a stop while asking (a
-// signal at the prompt) leaves them open, to end not_attempted as any image an interrupted run
-// did not reach.
-func (r *Runner) confirm(ctx context.Context, shown report.Outcome, refusal string, passed []*item) bool {
+// applyShown is how apply's confirmation shows an image: would_delete when its DeleteImage
+// DryRun passed; would_deprecate when its ModifyImageAttribute DryRun did; and a Deprecated image
+// that only gets our tag as what it ends as, skipped InGracePeriod.
+func applyShown(it *item) (report.Outcome, string, string) {
+	switch {
+	case it.state == statePassed:
+		return report.WouldDelete, "", ""
+	case it.tagOnly:
+		return report.Skipped, CodeInGracePeriod, "Deprecated without the " + policy.DeprecatedAtTag + " tag: tagged now, its grace period starts now"
+	}
+	return report.WouldDeprecate, "", ""
+}
+
+// confirm asks Config.Confirm, showing each image as shown says: the outcome it is to get, with
+// a code and message when the outcome alone does not say what will be done. A no marks every one
+// not_attempted (NotConfirmed) and faults the run with refusal; a stop while asking (a signal at
+// the prompt) leaves them open, to end not_attempted as any image an interrupted run did not
+// reach.
+func (r *Runner) confirm(ctx context.Context, refusal string, passed []*item, shown func(*item) (o report.Outcome, code, msg string)) bool {
 	if r.cfg.Confirm == nil || len(passed) == 0 {
 		return true
 	}
 	toDelete := make([]report.Entry, 0, len(passed))
 	r.mu.Lock()
 	for _, it := range passed {
-		e := report.Entry{Region: it.region, ImageID: it.id, Name: it.name, Outcome: shown, Attempts: it.attempts,
+		o, code, msg := shown(it)
+		e := report.Entry{Region: it.region, ImageID: it.id, Name: it.name, Outcome: o, Code: code, Message: msg, Attempts: it.attempts,
 			SizeGiB: it.size, Family: it.family, SelectedBy: it.selectedBy}
 		if !it.createdAt.IsZero() {
 			t := it.createdAt.UTC()

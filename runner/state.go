@@ -27,10 +27,11 @@ const (
 	stateWouldDeprecate              // staged retention, plan: its DryRun ModifyImageAttribute passed
 	stateRestoring                   // restore: its DryRun ModifyImageAttribute Status=Available passed; open
 	stateRestored                    // restore: set back to Available and untagged
+	stateToDeprecate                 // staged retention, apply: its DryRun ModifyImageAttribute passed (tag only: needs none); open
 )
 
 var stateNames = [...]string{"selected", "passed", "deprecating", "unknown", "would_delete", "deleted", "blocked", "failed", "skipped",
-	"not_attempted", "deprecated", "would_deprecate", "restoring", "restored"}
+	"not_attempted", "deprecated", "would_deprecate", "restoring", "restored", "to_deprecate"}
 
 func (s state) String() string {
 	if int(s) < len(stateNames) {
@@ -40,7 +41,7 @@ func (s state) String() string {
 }
 
 // open reports whether the image has no final outcome yet.
-func (s state) open() bool { return s <= stateUnknown || s == stateRestoring }
+func (s state) open() bool { return s <= stateUnknown || s == stateRestoring || s == stateToDeprecate }
 
 // outcome is the report's outcome of a final state; "" for an open one.
 func (s state) outcome() report.Outcome {
@@ -84,7 +85,8 @@ func stateOf(o report.Outcome) state {
 var transitions = map[state][]state{
 	stateSelected:    {statePassed, stateWouldDelete, stateBlocked, stateFailed, stateSkipped, stateNotAttempted, stateDeprecating, stateRestoring},
 	stateRestoring:   {stateRestored, stateBlocked, stateFailed, stateSkipped, stateNotAttempted},
-	stateDeprecating: {stateDeprecated, stateWouldDeprecate, stateBlocked, stateFailed, stateSkipped, stateNotAttempted},
+	stateDeprecating: {stateToDeprecate, stateWouldDeprecate, stateBlocked, stateFailed, stateSkipped, stateNotAttempted},
+	stateToDeprecate: {stateDeprecated, stateBlocked, stateFailed, stateSkipped, stateNotAttempted},
 	statePassed:      {stateDeleted, stateUnknown, stateBlocked, stateFailed, stateSkipped, stateNotAttempted},
 	stateUnknown:     {stateUnknown, stateDeleted, stateBlocked, stateFailed},
 	stateDeleted:     {stateFailed},

@@ -111,7 +111,7 @@ func parseJobFlags(command string, args []string, stdout, stderr io.Writer) (*jo
 		})
 	}
 	if command == runner.Apply {
-		fs.BoolVar(&f.yes, "yes", false, "delete without asking (required when stdin is not a terminal)")
+		fs.BoolVar(&f.yes, "yes", false, "delete (and deprecate) without asking (required when stdin is not a terminal)")
 		fs.StringVar(&f.plan, "plan", "", "carry out this reviewed plan (a report written by plan): only its would_delete images, each checked again; the policy defaults to the plan's and must be unchanged")
 		f.maxPlanAge, _ = policy.ParseDuration(defaultMaxPlanAge)
 		fs.Func("max-plan-age", "refuse a --plan older than this, in the policy's units (default "+defaultMaxPlanAge+")", func(s string) error {
@@ -267,7 +267,7 @@ func cmdJob(ctx context.Context, command string, args []string, stdout, stderr i
 		onlyFrom = "the report " + f.retryFrom
 	}
 	if command == runner.Apply && !f.yes && !tty.stdinTerminal() {
-		fmt.Fprintln(stderr, "ecs-image-cleanup apply: stdin is not a terminal: pass --yes to delete without confirmation (nothing was deleted)")
+		fmt.Fprintln(stderr, "ecs-image-cleanup apply: stdin is not a terminal: pass --yes to delete (and deprecate) without confirmation (nothing was changed)")
 		return exitUsage
 	}
 	if command == runner.Restore && !f.yes && !tty.stdinTerminal() {
@@ -496,9 +496,9 @@ func execute(ctx context.Context, j job, stdout, stderr io.Writer) int {
 		}
 	}
 	if j.command == runner.Apply && !j.yes {
-		cfg.Confirm = func(toDelete []report.Entry) bool {
+		cfg.Confirm = func(toChange []report.Entry) bool {
 			j.status.clear()
-			return askConfirmation(ctx, toDelete, stderr, j.color)
+			return askConfirmation(ctx, toChange, stderr, j.color)
 		}
 	}
 	if j.command == runner.Restore && !j.yes {
@@ -715,22 +715,66 @@ func notAttemptedOnError(rep *report.Report) bool {
 	return false
 }
 
-// askConfirmation shows what apply would delete, image by image as the text summary lists them,
-// and asks for "yes" on the terminal. A signal (ctx ends) answers no at once: Ctrl-C at the
-// prompt ends the run.
-func askConfirmation(ctx context.Context, toDelete []report.Entry, stderr io.Writer, color bool) bool {
-	fmt.Fprintln(stderr, "apply will delete these images (their DryRun passed):")
-	_ = report.WriteList(stderr, toDelete, report.ListOptions{Options: report.Options{Color: color}, AsOf: time.Now(),
-		More: "`plan --format markdown` lists them all"})
-	fmt.Fprintf(stderr, "Delete %d images? Type yes to continue: ", len(toDelete))
+// askConfirmation shows what apply would change, image by image as the text summary lists them:
+// per region, the images it would delete, those it would deprecate and the Deprecated ones it
+// would only tag (staged retention), and asks for "yes" on the terminal. A signal (ctx ends)
+// answers no at once: Ctrl-C at the prompt ends the run.
+func askConfirmation(ctx context.Context, toChange []report.Entry, stderr io.Writer, color bool) bool {
+	fmt.Fprintln(stderr, "apply will change these images (every DeleteImage and ModifyImageAttribute DryRun passed):")
+	_ = report.WriteList(stderr, toChange, report.ListOptions{Options: report.Options{Color: color}, AsOf: time.Now(),
+		More: "`plan --format markdown` lists them all", Lists: []report.Listing{
+			{Outcome: report.WouldDelete, Verb: "would delete"},
+			{Outcome: report.WouldDeprecate, Verb: "would deprecate"},
+			{Outcome: report.Skipped, Code: runner.CodeInGracePeriod, Verb: "would tag",
+				Note: "Deprecated without the " + policy.DeprecatedAtTag + " tag: the grace period starts now"},
+		}})
+	fmt.Fprintf(stderr, "%s? Type yes to continue: ", applyQuestion(toChange))
 	return readYes(ctx, stderr)
 }
 
-// askRestoreConfirmation shows what restore would set back to Available and asks for "yes", as
-// askConfirmation does.
+// applyQuestion asks for what apply would change: "Delete 5 images", "Deprecate 1 image", "Delete
+// 2 images, deprecate 3 images and tag 1 Deprecated image".
+func applyQuestion(toChange []report.Entry) string {
+	var deletes, deprecations, tags int
+	for _, e := range toChange {
+		switch e.Outcome {
+		case report.WouldDelete:
+			deletes++
+		case report.WouldDeprecate:
+			deprecations++
+		default:
+			tags++
+		}
+	}
+	images := func(n int, what string) string {
+		if n == 1 {
+			return "1 " + what + "image"
+		}
+		return strconv.Itoa(n) + " " + what + "images"
+	}
+	var parts []string
+	if deletes > 0 {
+		parts = append(parts, "delete "+images(deletes, ""))
+	}
+	if deprecations > 0 {
+		parts = append(parts, "deprecate "+images(deprecations, ""))
+	}
+	if tags > 0 {
+		parts = append(parts, "tag "+images(tags, "Deprecated "))
+	}
+	q := parts[0]
+	if len(parts) > 1 {
+		q = strings.Join(parts[:len(parts)-1], ", ") + " and " + parts[len(parts)-1]
+	}
+	return strings.ToUpper(q[:1]) + q[1:]
+}
+
+// askRestoreConfirmation shows what restore would set back to Available, per region, and asks for
+// "yes", as askConfirmation does.
 func askRestoreConfirmation(ctx context.Context, toRestore []report.Entry, stderr io.Writer, color bool) bool {
 	fmt.Fprintln(stderr, "restore will set these images back to Available and remove their "+policy.DeprecatedAtTag+" tag (their DryRun passed):")
-	_ = report.WriteList(stderr, toRestore, report.ListOptions{Options: report.Options{Color: color}, AsOf: time.Now()})
+	_ = report.WriteList(stderr, toRestore, report.ListOptions{Options: report.Options{Color: color}, AsOf: time.Now(),
+		Lists: []report.Listing{{Outcome: report.Restored, Verb: "would restore"}}})
 	fmt.Fprintf(stderr, "Restore %d images? Type yes to continue: ", len(toRestore))
 	return readYes(ctx, stderr)
 }

@@ -90,6 +90,11 @@ type Options struct {
 	// not: "capped" (default; min(matches, cap)) or "all" (every match, though only the first
 	// cap are ever listed: the pages past it come back empty).
 	TagQueryTotal string
+	// SameStatus selects the answer to ModifyImageAttribute of a Status the image already has
+	// (a retry of a change whose answer was lost, say), which the API reference does not give:
+	// "ignore" (default; the request changes nothing and succeeds, DryRun or not) or "error"
+	// (403 CodeSameStatus, the emulator's own guess at a refusal, on the DryRun too).
+	SameStatus string
 	// MissingSnapshot selects the answer to DeleteSnapshot of a snapshot that does not exist:
 	// "error" (default; 404 InvalidSnapshotId.NotFound, as the error table says) or "ignore"
 	// (200, as the parameter table says: the request is ignored).
@@ -162,7 +167,8 @@ type Call struct {
 	// against. Injected: answered by a fault of Faults' ratios (a throttle, a 500, a 503) after
 	// the rate limits counted it.
 	Limited, Injected bool
-	// Effect is set on a real DeleteImage or DeleteSnapshot that took effect, whatever was
+	// Effect is set on a real DeleteImage or DeleteSnapshot that took effect, and on a real
+	// ModifyImageAttribute, TagResources or UntagResources that was applied, whatever was
 	// answered (200, a dropped connection, an error or a stall after the effect).
 	Effect     bool
 	Start, End time.Time
@@ -281,6 +287,11 @@ func newServer(st *State, opts Options) (*Server, error) {
 	case "", "error", "ignore":
 	default:
 		return nil, fmt.Errorf("ecstest: MissingSnapshot must be \"error\" or \"ignore\", not %q", opts.MissingSnapshot)
+	}
+	switch opts.SameStatus {
+	case "", "ignore", "error":
+	default:
+		return nil, fmt.Errorf("ecstest: SameStatus must be \"ignore\" or \"error\", not %q", opts.SameStatus)
 	}
 	switch opts.TagQueryTotal {
 	case "", "capped", "all":

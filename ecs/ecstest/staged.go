@@ -16,6 +16,13 @@ import (
 // the one business refusal it is.
 const CodeDeprecateShared = "ImageUseShared"
 
+// CodeSameStatus is the emulator's answer (403) to ModifyImageAttribute of the Status the image
+// already has, when Options.SameStatus is "error". The API reference says nothing of such a
+// request; the code is the emulator's guess, in the style of the service's image refusals.
+const CodeSameStatus = "IncorrectImageStatus"
+
+var errSameStatus = errf(403, CodeSameStatus, "The current status of the image does not support this operation.")
+
 var errDeprecateShared = errf(403, CodeDeprecateShared, "The specified image has been shared to others and cannot be deprecated. You can use the ModifyImageSharePermission API to unshare it.")
 
 // ---- ModifyImageAttribute ----
@@ -48,6 +55,8 @@ func (s *Server) modifyImageAttribute(p params, c *Call, d *faultDraw) (any, *ap
 			return nil, errCreating, false
 		case status == "Deprecated" && (len(im.SharedWith) > 0 || im.SharedToAll):
 			return nil, errDeprecateShared, false
+		case status == im.Status && s.opts.SameStatus == "error":
+			return nil, errSameStatus, false
 		}
 	}
 	if dry && !s.opts.IgnoreDryRun {

@@ -181,3 +181,47 @@ func TestStagedFaults(t *testing.T) {
 		t.Fatalf("%d calls with an effect, want 1", effects)
 	}
 }
+
+// TestModifyImageAttributeSameStatus: the API reference does not say what a change to the
+// status an image already has answers (a retry of a Status=Deprecated whose answer was lost);
+// Options.SameStatus gives both readings.
+func TestModifyImageAttributeSameStatus(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		mode string
+		code string // "" for success
+	}{{"", ""}, {"ignore", ""}, {"error", CodeSameStatus}} {
+		t.Run("mode="+tc.mode, func(t *testing.T) {
+			s := NewServer(stagedState(), Options{SameStatus: tc.mode})
+			defer s.Close()
+			c := newClient(t, s)
+			if err := modifyStatus(c, "m-old", "Deprecated", false); err != nil {
+				t.Fatal(err)
+			}
+			for _, dry := range []bool{true, false} {
+				err := modifyStatus(c, "m-old", "Deprecated", dry)
+				switch {
+				case tc.code != "":
+					wantCode(t, err, tc.code, 403)
+				case dry:
+					wantCode(t, err, "DryRunOperation", 400)
+				case err != nil:
+					t.Fatalf("Deprecated again: %v", err)
+				}
+			}
+			// Available on an Available image is the same case.
+			err := modifyStatus(c, "m-new", "Available", false)
+			if tc.code != "" {
+				wantCode(t, err, tc.code, 403)
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			if im, _ := s.Image("cn-hangzhou", "m-old"); im.Status != "Deprecated" {
+				t.Fatalf("status %s", im.Status)
+			}
+		})
+	}
+	if _, err := NewHandler(stagedState(), Options{SameStatus: "maybe"}); err == nil {
+		t.Fatal("SameStatus \"maybe\" accepted")
+	}
+}
