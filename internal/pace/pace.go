@@ -4,8 +4,9 @@
 //   - A limit: since the last cut, more throttles than the background explains (at least 4, and
 //     3 standard errors above it in the last 32 answers, 40% of them, or in the last 512). The
 //     background: the share throttled at paces the service took, from a 20% prior, at most 25%.
-//   - Cut: ceiling = the pace x the share let through since throttling began / (1-background);
-//     the pace restarts at 0.9 x ceiling. Almost nothing through (an outage): the Min, ceiling kept.
+//   - Cut: ceiling = the pace x the share let through since throttling began (and since the
+//     last idle second) / (1-background); the pace restarts at 0.9 x ceiling. Almost nothing
+//     through (an outage): the Min, ceiling kept.
 //   - A window where the job sent under 80% of its pace (CPU, concurrency) never cuts.
 //   - Recover: from the first answer after a cut that is not a throttle, the pace climbs along
 //     ceiling x 0.99 - (ceiling x 0.99 - restart) x (1 - t/1.5s)^3, at 0.99 x ceiling in 1.5 s,
@@ -53,6 +54,7 @@ const (
 	maxSleep     = 20 * time.Millisecond // a waiter looks at the pace again at least this often
 	onset        = 2 * time.Second       // a cut this long before an outage was its onset
 	burstTime    = 20 * time.Millisecond // sends that may go at once after an idle spell, as time
+	idleGap      = time.Second           // answers this far apart were an idle spell apart
 )
 
 type phase int
@@ -287,8 +289,16 @@ func (p *Pacer) starved(now time.Time) bool {
 }
 
 func (p *Pacer) cut(now time.Time, bg float64) {
-	// What went through since throttling began, when the service's bucket was empty.
+	// What went through since throttling began, when the service's bucket was empty: the last
+	// 64 answers at most, and none from before an idle spell (the API unused between phases),
+	// which say nothing of the rate the service takes now.
 	from := max(0, p.firstT, len(p.ring)-64)
+	for i := len(p.ring) - 1; i > from; i-- {
+		if p.ring[i].t.Sub(p.ring[i-1].t) > idleGap {
+			from = i
+			break
+		}
+	}
 	var ok, paces float64
 	as := p.ring[from:]
 	for i, a := range as {

@@ -278,3 +278,29 @@ func TestMaxAndMin(t *testing.T) {
 		t.Errorf("Min 100000: starts at %v", got)
 	}
 }
+
+// TestIdleSpellIsNotALimit: a pacer that saw a stray throttle, then nothing for a minute (its
+// API unused between phases), then a burst of throttles as its calls resume, cuts to what the
+// service takes now, not to the handful of answers spread over the idle minute.
+func TestIdleSpellIsNotALimit(t *testing.T) {
+	for _, limit := range []float64{50, 200} {
+		s := newSim(limit, 0.02, Config{})
+		s.demand = limit / 2 // under the limit: nothing learnt, and a few stray throttles
+		s.run(5 * time.Second)
+		if s.p.firstT < 0 || s.p.window != 0 {
+			t.Fatalf("limit %.0f/s: want a stray throttle and no cut before the idle spell", limit)
+		}
+		s.demand = 0
+		s.run(time.Minute)
+		s.demand = 100000
+		low := s.p.Rate()
+		for range 5000 {
+			s.run(time.Millisecond)
+			low = min(low, s.p.Rate())
+		}
+		t.Logf("limit %.0f/s: after an idle minute, paces %v, the lowest %.1f", limit, s.paces[len(s.paces)-5:], low)
+		if low < limit/2 {
+			t.Errorf("limit %.0f/s: calls resumed after an idle minute cut the pace to %.1f", limit, low)
+		}
+	}
+}
