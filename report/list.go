@@ -37,18 +37,33 @@ type ListOptions struct {
 // moreInReport is what the text summary says about the images it leaves out.
 const moreInReport = "the report and --format markdown/json hold them all"
 
-// ANSI escapes: red for what goes, dim for what stays.
+// ANSI escapes: red for what goes, yellow for what is deprecated, dim for what stays.
 const (
-	ansiRed   = "\x1b[31m"
-	ansiDim   = "\x1b[2m"
-	ansiReset = "\x1b[0m"
+	ansiRed    = "\x1b[31m"
+	ansiYellow = "\x1b[33m"
+	ansiDim    = "\x1b[2m"
+	ansiReset  = "\x1b[0m"
 )
 
-// listed reports whether an entry belongs to one of a region's lists, and to which: the images
-// deleted or to be deleted (plan: would_delete; deleted, even in plan, when an endpoint ignored
-// DryRun), and the images kept (skipped).
-func listed(o Outcome) bool {
-	return o == Deleted || o == WouldDelete || o == Skipped
+// inGracePeriod names the list of the skipped images that staged retention deprecated and that
+// are in their grace period (CodeInGracePeriod): a list of the summaries, not an outcome.
+const inGracePeriod Outcome = "in_grace_period"
+
+// listOf says which of a region's lists an entry belongs to: the images deleted or to be deleted
+// (plan: would_delete; deleted, even in plan, when an endpoint ignored DryRun), deprecated or to
+// be (would_deprecate), in their grace period, restored, and kept (the other skipped images);
+// "" for none.
+func listOf(e Entry) Outcome {
+	switch e.Outcome {
+	case Skipped:
+		if e.Code == CodeInGracePeriod {
+			return inGracePeriod
+		}
+		return Skipped
+	case Deleted, WouldDelete, Deprecated, WouldDeprecate, Restored:
+		return e.Outcome
+	}
+	return ""
 }
 
 // listHeading names a list in a sentence: "would delete 3 images".
@@ -57,6 +72,10 @@ func listHeading(o Outcome, n int) string {
 	switch o {
 	case WouldDelete:
 		verb = "would delete"
+	case WouldDeprecate:
+		verb = "would deprecate"
+	case inGracePeriod:
+		verb = "in grace period:"
 	case Skipped:
 		verb = "kept"
 	}
@@ -68,7 +87,23 @@ func listHeading(o Outcome, n int) string {
 }
 
 // listOrder is the order of a region's lists.
-var listOrder = []Outcome{Deleted, WouldDelete, Skipped}
+var listOrder = []Outcome{Deleted, WouldDelete, Deprecated, WouldDeprecate, inGracePeriod, Restored, Skipped}
+
+// staged reports whether a list is one of staged retention's deprecated images, which show when
+// each becomes eligible for deletion.
+func staged(o Outcome) bool {
+	return o == Deprecated || o == WouldDeprecate || o == inGracePeriod
+}
+
+// Eligible says when a deprecated image, or one in its grace period, becomes eligible for
+// deletion: "2026-12-12 03:00 UTC (in 14d)", the span counted from asOf as Age counts; the
+// entry's message when EligibleAt is not known (a report recovered from a journal).
+func Eligible(e Entry, asOf time.Time) string {
+	if e.EligibleAt == nil {
+		return e.Message
+	}
+	return e.EligibleAt.UTC().Format("2006-01-02 15:04 UTC") + " (in " + span(e.EligibleAt.Sub(asOf)) + ")"
+}
 
 // KeptReason says why a skipped image was kept: the rule that protected it (with what still
 // names it, for a referenced image), or else its code and message.
@@ -90,7 +125,12 @@ func Age(created *time.Time, asOf time.Time) string {
 	if created == nil {
 		return "-"
 	}
-	d := max(asOf.Sub(*created), 0)
+	return span(asOf.Sub(*created))
+}
+
+// span is a duration in its largest whole unit, as Age gives it; 0m when not above 0.
+func span(d time.Duration) string {
+	d = max(d, 0)
 	switch {
 	case d >= 24*time.Hour:
 		return strconv.Itoa(int(d/(24*time.Hour))) + "d"
@@ -101,20 +141,23 @@ func Age(created *time.Time, asOf time.Time) string {
 }
 
 // WriteList writes entries as the text summary lists them: per region in name order, the images
-// deleted or to be deleted, then those kept, each by id with name, age, size and family (and
-// why, for the kept), at most MaxListed a list. Entries of other outcomes are left out.
+// deleted or to be deleted, deprecated or to be, in their grace period, restored, then those kept
+// (listOrder), each by id with name, age, size and family (and, for the kept, why; for the
+// deprecated and those in their grace period, when each becomes eligible for deletion), at most
+// MaxListed a list. Entries of other outcomes (blocked, failed, not_attempted) are left out.
 func WriteList(w io.Writer, entries []Entry, o ListOptions) error {
 	byRegion := map[string]map[Outcome][]Entry{}
 	var regions []string
 	for _, e := range entries {
-		if !listed(e.Outcome) {
+		l := listOf(e)
+		if l == "" {
 			continue
 		}
 		if byRegion[e.Region] == nil {
 			byRegion[e.Region] = map[Outcome][]Entry{}
 			regions = append(regions, e.Region)
 		}
-		byRegion[e.Region][e.Outcome] = append(byRegion[e.Region][e.Outcome], e)
+		byRegion[e.Region][l] = append(byRegion[e.Region][l], e)
 	}
 	slices.Sort(regions)
 	var b strings.Builder
@@ -138,8 +181,11 @@ func WriteList(w io.Writer, entries []Entry, o ListOptions) error {
 func writeListTable(b *strings.Builder, outcome Outcome, list []Entry, o ListOptions) {
 	kept := outcome == Skipped
 	header := []string{"image", "name", "age", "GiB", "family"}
-	if kept {
+	switch {
+	case kept:
 		header = append(header, "reason")
+	case staged(outcome):
+		header = append(header, "eligible for deletion")
 	}
 	shown := list[:min(len(list), MaxListed)]
 	rows := [][]string{header}
@@ -149,8 +195,11 @@ func writeListTable(b *strings.Builder, outcome Outcome, list []Entry, o ListOpt
 			family = "-"
 		}
 		row := []string{e.ImageID, e.Name, Age(e.CreatedAt, o.AsOf), strconv.Itoa(e.SizeGiB), family}
-		if kept {
+		switch {
+		case kept:
 			row = append(row, KeptReason(e))
+		case staged(outcome):
+			row = append(row, Eligible(e, o.AsOf))
 		}
 		for i := range row {
 			row[i] = textCell(row[i])
@@ -165,8 +214,12 @@ func writeListTable(b *strings.Builder, outcome Outcome, list []Entry, o ListOpt
 	}
 	color := ""
 	if o.Color {
-		color = ansiRed
-		if kept {
+		switch outcome {
+		case Deleted, WouldDelete:
+			color = ansiRed
+		case Deprecated, WouldDeprecate:
+			color = ansiYellow
+		case Skipped, inGracePeriod:
 			color = ansiDim
 		}
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -102,8 +103,9 @@ protect:
 	// Everything the job deprecated; never the image deprecated by hand.
 	if code, _, stderr := edgeRun(t, srv, "restore", "--policy", pol, "--yes", "--report", rep("r4.json")); code != exitOK {
 		t.Fatalf("restore: exit %d\n%s", code, stderr)
-	} else if !strings.Contains(stderr, "1 restored") {
-		t.Errorf("the summary does not count the restored image:\n%s", stderr)
+	} else if !strings.Contains(stderr, "cn-hangzhou: restored 1 image\n") ||
+		!regexp.MustCompile(`(?m)^ +region +selected( +\w+){6} +restored\n(?:.*\n)* +total( +\d+){7} +1$`).MatchString(stderr) {
+		t.Errorf("the summary does not list and count the restored image:\n%s", stderr)
 	}
 	if r := readReport(t, rep("r4.json")); r.Command != "restore" || r.Summary.Restored != 1 || entriesByID(r)["m-old"].Outcome != report.Restored {
 		t.Fatalf("restore: %s %+v", r.Command, r.Summary)
