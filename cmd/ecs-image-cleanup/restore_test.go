@@ -73,11 +73,22 @@ protect:
 		t.Fatalf("no terminal, no --yes: exit %d, %d calls\n%s", code, len(srv.Calls()), stderr)
 	}
 
-	// A person who answers no: nothing changes, exit 1.
+	// A person who answers no: nothing changes, exit 1. The question lists each image it would
+	// restore, and no other.
 	withTerminal(t, "no\n")
+	asked := new(syncBuffer)
 	if code := run(t.Context(), []string{"restore", "--policy", pol, "--endpoint", srv.URL(), "--report", rep("r1.json"), "--log-level", "error"},
-		new(syncBuffer), new(syncBuffer)); code != exitUsage || changes() != 0 {
+		new(syncBuffer), asked); code != exitUsage || changes() != 0 {
 		t.Fatalf("not confirmed: exit %d, %d changes", code, changes())
+	}
+	prompt, _, ok := strings.Cut(asked.String(), "Restore 3 images?")
+	if !ok || !strings.Contains(prompt, "cn-hangzhou: restored 3 images\n") || strings.Contains(prompt, "m-hand") || strings.Contains(prompt, "m-live") {
+		t.Errorf("the question does not list the images to restore, or lists others:\n%s", asked.String())
+	}
+	for _, id := range []string{"m-a", "m-b", "m-old"} {
+		if !regexp.MustCompile(`(?m)^  ` + id + ` +ci-`).MatchString(prompt) {
+			t.Errorf("the question does not list %s:\n%s", id, prompt)
+		}
 	}
 	if r := readReport(t, rep("r1.json")); r.Status != report.StatusAborted || r.Summary.NotAttempted != 3 {
 		t.Fatalf("not confirmed: %s %+v", r.Status, r.Summary)
