@@ -37,7 +37,9 @@ func TestExamples(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The emulator demo depends on exactly this policy.
-	if len(p.Regions) != 2 || p.Regions[0].ID != "cn-hangzhou" || p.Regions[1].ID != "cn-shanghai" ||
+	if len(p.Regions) != 3 || p.Regions[0].ID != "cn-hangzhou" || p.Regions[1].ID != "cn-shanghai" ||
+		p.Regions[2].ID != "cn-beijing" || p.Regions[2].DeprecateFirst != 14*Day || p.Regions[2].Select.OlderThan != 30*Day ||
+		p.Regions[2].Select.KeepLatest != 0 || p.Regions[2].DeleteSnapshots || p.Regions[0].DeprecateFirst != 0 || p.Regions[1].DeprecateFirst != 0 ||
 		p.Regions[0].Select.Name != "ci-*" || p.Regions[1].Select.OlderThan != 30*Day ||
 		p.Regions[0].Select.KeepLatest != 1 || p.Regions[0].Select.GroupBy != GroupByFamily ||
 		p.Regions[1].Select.KeepLatest != 1 || p.Regions[1].Select.GroupBy != GroupByNamePrefix ||

@@ -73,8 +73,17 @@ type AuditRegion struct {
 	// Deletions are the region's images deleted (in plan, that would be: would_delete, and
 	// deleted only where an endpoint ignored DryRun), by id.
 	Deletions []AuditListed `json:"deletions"`
-	// Kept are the region's skipped images, by id, each with why it stays.
+	// Kept are the region's skipped images, by id, each with why it stays; those in their grace
+	// period are InGracePeriod's, not Kept's.
 	Kept []AuditListed `json:"kept"`
+	// Deprecations (staged retention) are the region's images deprecated (in plan, that would
+	// be: would_deprecate), by id, each with when it becomes eligible for deletion.
+	Deprecations []AuditListed `json:"deprecations,omitempty"`
+	// InGracePeriod (staged retention) are the region's skipped images that were deprecated and
+	// whose grace period is not over (code InGracePeriod), by id, each with its eligible date.
+	InGracePeriod []AuditListed `json:"in_grace_period,omitempty"`
+	// Restored (restore) are the region's images set back to Available, by id.
+	Restored []AuditListed `json:"restored,omitempty"`
 	// Codes are the region's blocked then failed images by code, the most frequent code first.
 	Codes []AuditCode `json:"codes"`
 	// Snapshots are the snapshots that were not deleted (kept, failed, skipped, not attempted),
@@ -111,9 +120,14 @@ type AuditListed struct {
 	Family       string     `json:"family,omitempty"`
 	SelectedBy   string     `json:"selected_by,omitempty"`
 	LastInFamily bool       `json:"last_in_family,omitempty"`
-	// Reason says why a kept image stays (KeptReason); empty for a deletion.
+	// Reason says why a kept image stays (KeptReason), or one in its grace period (its message);
+	// empty for a deletion.
 	Reason       string   `json:"reason,omitempty"`
 	ReferencedBy []string `json:"referenced_by,omitempty"`
+	// EligibleAt is when a deprecated image, or one in its grace period, becomes eligible for
+	// deletion (Entry.EligibleAt); Eligible says it in words, as the summaries show it.
+	EligibleAt *time.Time `json:"eligible_at,omitempty"`
+	Eligible   string     `json:"eligible,omitempty"`
 }
 
 // AuditSnapshot is one snapshot that stayed, with the images it belonged to.
@@ -142,14 +156,25 @@ func NewAudit(r *Report) *Audit {
 			if e.Region != name {
 				continue
 			}
-			if listed(e.Outcome) {
+			if list := listOf(e); list != "" {
 				l := AuditListed{ImageID: e.ImageID, Name: e.Name, Outcome: e.Outcome, CreatedAt: e.CreatedAt,
 					Age: Age(e.CreatedAt, r.StartedAt), SizeGiB: e.SizeGiB, Family: e.Family, SelectedBy: e.SelectedBy,
 					LastInFamily: e.LastInFamily}
-				if e.Outcome == Skipped {
+				if staged(list) {
+					l.EligibleAt, l.Eligible = e.EligibleAt, Eligible(e, r.StartedAt)
+				}
+				switch list {
+				case Skipped:
 					l.Reason, l.ReferencedBy = KeptReason(e), e.ReferencedBy
 					ar.Kept = append(ar.Kept, l)
-				} else {
+				case inGracePeriod:
+					l.Reason = e.Message
+					ar.InGracePeriod = append(ar.InGracePeriod, l)
+				case Deprecated, WouldDeprecate:
+					ar.Deprecations = append(ar.Deprecations, l)
+				case Restored:
+					ar.Restored = append(ar.Restored, l)
+				default:
 					ar.Deletions = append(ar.Deletions, l)
 				}
 			}
@@ -198,7 +223,12 @@ func NewAudit(r *Report) *Audit {
 			// deleted before would_delete, as the lists are shown
 			return cmp.Or(cmp.Compare(slices.Index(listOrder, x.Outcome), slices.Index(listOrder, y.Outcome)), byID(x, y))
 		})
+		slices.SortStableFunc(ar.Deprecations, func(x, y AuditListed) int {
+			return cmp.Or(cmp.Compare(slices.Index(listOrder, x.Outcome), slices.Index(listOrder, y.Outcome)), byID(x, y))
+		})
 		slices.SortFunc(ar.Kept, byID)
+		slices.SortFunc(ar.InGracePeriod, byID)
+		slices.SortFunc(ar.Restored, byID)
 		for _, id := range slices.Sorted(maps.Keys(snaps)) {
 			ar.Snapshots = append(ar.Snapshots, *snaps[id])
 		}
@@ -238,12 +268,21 @@ func writeMarkdown(w io.Writer, a *Audit) error {
 	if a.Command == "plan" {
 		gone = "to delete"
 	}
-	fmt.Fprintf(&b, "| region | selected | deleted | would delete | blocked | failed | skipped | not attempted | image GiB %[1]s | snapshots %[1]s | snapshots kept | snapshot GiB %[1]s |\n", gone)
-	b.WriteString("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
+	stagedCols := usedStagedColumns(a.Summary)
+	b.WriteString("| region | selected | deleted | would delete | blocked | failed | skipped | not attempted |")
+	for _, c := range stagedCols {
+		fmt.Fprintf(&b, " %s |", c.heading)
+	}
+	fmt.Fprintf(&b, " image GiB %[1]s | snapshots %[1]s | snapshots kept | snapshot GiB %[1]s |\n", gone)
+	b.WriteString("|---|--:|--:|--:|--:|--:|--:|--:|" + strings.Repeat("--:|", len(stagedCols)) + "--:|--:|--:|--:|\n")
 	row := func(name string, s Summary) {
 		snapsGone := s.Snapshots.Deleted + s.Snapshots.WouldDelete
-		fmt.Fprintf(&b, "| %s | %d | %d | %d | %d | %d | %d | %d | %d | %d | %d | %d |\n", name, s.Selected, s.Deleted,
-			s.WouldDelete, s.Blocked, s.Failed, s.Skipped, s.NotAttempted, s.ImageGiB, snapsGone, s.Snapshots.Kept, s.SnapshotGiB)
+		fmt.Fprintf(&b, "| %s | %d | %d | %d | %d | %d | %d | %d |", name, s.Selected, s.Deleted,
+			s.WouldDelete, s.Blocked, s.Failed, s.Skipped, s.NotAttempted)
+		for _, c := range stagedCols {
+			fmt.Fprintf(&b, " %d |", c.count(s))
+		}
+		fmt.Fprintf(&b, " %d | %d | %d | %d |\n", s.ImageGiB, snapsGone, s.Snapshots.Kept, s.SnapshotGiB)
 	}
 	for _, ar := range a.Regions {
 		row(ar.Region, ar.Summary)
@@ -259,12 +298,21 @@ func writeMarkdown(w io.Writer, a *Audit) error {
 		b.WriteString("\nA plan cannot see disks created from a snapshot: apply keeps those snapshots (SnapshotCreatedDisk).\n")
 	}
 	for _, ar := range a.Regions {
-		if len(ar.Codes) == 0 && len(ar.Snapshots) == 0 && len(ar.Deletions) == 0 && len(ar.Kept) == 0 {
+		lists := map[Outcome][]AuditListed{inGracePeriod: ar.InGracePeriod, Restored: ar.Restored, Skipped: ar.Kept}
+		for _, l := range slices.Concat(ar.Deletions, ar.Deprecations) {
+			lists[l.Outcome] = append(lists[l.Outcome], l)
+		}
+		listedAny := false
+		for _, l := range lists {
+			listedAny = listedAny || len(l) > 0
+		}
+		if len(ar.Codes) == 0 && len(ar.Snapshots) == 0 && !listedAny {
 			continue
 		}
 		fmt.Fprintf(&b, "\n### %s\n", ar.Region)
-		mdList(&b, ar.Deletions, false)
-		mdList(&b, ar.Kept, true)
+		for _, o := range listOrder {
+			mdList(&b, o, lists[o])
+		}
 		for _, c := range ar.Codes {
 			fmt.Fprintf(&b, "\n#### %s: %d %s\n\n", mdText(c.Code), len(c.Images), c.Outcome)
 			if c.Remediation != "" {
@@ -298,36 +346,59 @@ func writeMarkdown(w io.Writer, a *Audit) error {
 	return err
 }
 
-// mdList renders a region's deletions or kept images, one table per outcome, every image.
-func mdList(b *strings.Builder, list []AuditListed, kept bool) {
-	for _, o := range listOrder {
-		var rows []AuditListed
-		for _, l := range list {
-			if l.Outcome == o {
-				rows = append(rows, l)
-			}
+// stagedColumn is one of staged retention's counts in the tables of totals, which show it when
+// the run counted any (usedStagedColumns).
+type stagedColumn struct {
+	heading, key string // as the markdown and the text summary head it
+	count        func(Summary) int
+}
+
+var stagedColumns = []stagedColumn{
+	{"deprecated", "deprecated", func(s Summary) int { return s.Deprecated }},
+	{"would deprecate", "would_deprecate", func(s Summary) int { return s.WouldDeprecate }},
+	{"restored", "restored", func(s Summary) int { return s.Restored }},
+}
+
+// usedStagedColumns are the staged columns whose total is above 0.
+func usedStagedColumns(total Summary) []stagedColumn {
+	var cols []stagedColumn
+	for _, c := range stagedColumns {
+		if c.count(total) > 0 {
+			cols = append(cols, c)
 		}
-		if len(rows) == 0 {
-			continue
+	}
+	return cols
+}
+
+// mdList renders one of a region's lists (listOrder) as a table, every image: the kept with why,
+// the deprecated and those in their grace period with when each becomes eligible for deletion.
+func mdList(b *strings.Builder, o Outcome, rows []AuditListed) {
+	if len(rows) == 0 {
+		return
+	}
+	heading := listHeading(o, len(rows))
+	fmt.Fprintf(b, "\n#### %s%s\n\n", strings.ToUpper(heading[:1]), heading[1:])
+	switch {
+	case o == Skipped:
+		b.WriteString("| image | name | age | GiB | family | why |\n|---|---|--:|--:|---|---|\n")
+	case staged(o):
+		b.WriteString("| image | name | age | GiB | family | eligible for deletion |\n|---|---|--:|--:|---|---|\n")
+	default:
+		b.WriteString("| image | name | age | GiB | family |\n|---|---|--:|--:|---|\n")
+	}
+	for _, l := range rows {
+		family := mdText(l.Family)
+		if family == "" {
+			family = "-"
 		}
-		heading := listHeading(o, len(rows))
-		fmt.Fprintf(b, "\n#### %s%s\n\n", strings.ToUpper(heading[:1]), heading[1:])
-		if kept {
-			b.WriteString("| image | name | age | GiB | family | why |\n|---|---|--:|--:|---|---|\n")
-		} else {
-			b.WriteString("| image | name | age | GiB | family |\n|---|---|--:|--:|---|\n")
+		fmt.Fprintf(b, "| `%s` | %s | %s | %d | %s |", mdCode(l.ImageID), mdText(l.Name), l.Age, l.SizeGiB, family)
+		switch {
+		case o == Skipped:
+			fmt.Fprintf(b, " %s |", mdText(l.Reason))
+		case staged(o):
+			fmt.Fprintf(b, " %s |", mdText(l.Eligible))
 		}
-		for _, l := range rows {
-			family := mdText(l.Family)
-			if family == "" {
-				family = "-"
-			}
-			fmt.Fprintf(b, "| `%s` | %s | %s | %d | %s |", mdCode(l.ImageID), mdText(l.Name), l.Age, l.SizeGiB, family)
-			if kept {
-				fmt.Fprintf(b, " %s |", mdText(l.Reason))
-			}
-			b.WriteString("\n")
-		}
+		b.WriteString("\n")
 	}
 }
 

@@ -32,14 +32,14 @@ type ListOptions struct {
 	AsOf time.Time
 	// More is said, in parentheses, after "... and N more" when a list is cut at MaxListed.
 	More string
-	// Lists, when not nil, are the lists written in place of the summary's (deleted, would
-	// delete, kept), in this order: the apply and restore prompts list what they ask about.
+	// Lists, when not nil, are the lists written in place of the summary's (listOrder), in this
+	// order: the apply and restore prompts list what they ask about.
 	Lists []Listing
 }
 
 // Listing is one list of WriteList: the entries of Outcome (of Code too, when it is set; an
-// entry goes to the first listing it matches), under the heading "VERB N images (NOTE)", marked
-// as a change (red, with Options.Color), without a reason column.
+// entry goes to the first listing it matches), under the heading "VERB N images (NOTE)", without
+// a reason column.
 type Listing struct {
 	Outcome Outcome
 	Code    string
@@ -50,18 +50,33 @@ type Listing struct {
 // moreInReport is what the text summary says about the images it leaves out.
 const moreInReport = "the report and --format markdown/json hold them all"
 
-// ANSI escapes: red for what goes, dim for what stays.
+// ANSI escapes: red for what goes, yellow for what is deprecated, dim for what stays.
 const (
-	ansiRed   = "\x1b[31m"
-	ansiDim   = "\x1b[2m"
-	ansiReset = "\x1b[0m"
+	ansiRed    = "\x1b[31m"
+	ansiYellow = "\x1b[33m"
+	ansiDim    = "\x1b[2m"
+	ansiReset  = "\x1b[0m"
 )
 
-// listed reports whether an entry belongs to one of a region's lists, and to which: the images
-// deleted or to be deleted (plan: would_delete; deleted, even in plan, when an endpoint ignored
-// DryRun), and the images kept (skipped).
-func listed(o Outcome) bool {
-	return o == Deleted || o == WouldDelete || o == Skipped
+// inGracePeriod names the list of the skipped images that staged retention deprecated and that
+// are in their grace period (CodeInGracePeriod): a list of the summaries, not an outcome.
+const inGracePeriod Outcome = "in_grace_period"
+
+// listOf says which of a region's lists an entry belongs to: the images deleted or to be deleted
+// (plan: would_delete; deleted, even in plan, when an endpoint ignored DryRun), deprecated or to
+// be (would_deprecate), in their grace period, restored, and kept (the other skipped images);
+// "" for none.
+func listOf(e Entry) Outcome {
+	switch e.Outcome {
+	case Skipped:
+		if e.Code == CodeInGracePeriod {
+			return inGracePeriod
+		}
+		return Skipped
+	case Deleted, WouldDelete, Deprecated, WouldDeprecate, Restored:
+		return e.Outcome
+	}
+	return ""
 }
 
 // listHeading names a list in a sentence: "would delete 3 images".
@@ -70,14 +85,43 @@ func listHeading(o Outcome, n int) string {
 	switch o {
 	case WouldDelete:
 		verb = "would delete"
+	case WouldDeprecate:
+		verb = "would deprecate"
+	case inGracePeriod:
+		verb = "in grace period:"
 	case Skipped:
 		verb = "kept"
 	}
 	return countHeading(verb, n)
 }
 
+// countHeading is "VERB N images" (or "1 image").
+func countHeading(verb string, n int) string {
+	noun := "images"
+	if n == 1 {
+		noun = "image"
+	}
+	return fmt.Sprintf("%s %d %s", verb, n, noun)
+}
+
 // listOrder is the order of a region's lists.
-var listOrder = []Outcome{Deleted, WouldDelete, Skipped}
+var listOrder = []Outcome{Deleted, WouldDelete, Deprecated, WouldDeprecate, inGracePeriod, Restored, Skipped}
+
+// staged reports whether a list is one of staged retention's deprecated images, which show when
+// each becomes eligible for deletion.
+func staged(o Outcome) bool {
+	return o == Deprecated || o == WouldDeprecate || o == inGracePeriod
+}
+
+// Eligible says when a deprecated image, or one in its grace period, becomes eligible for
+// deletion: "2026-12-12 03:00 UTC (in 14d)", the span counted from asOf as Age counts; the
+// entry's message when EligibleAt is not known (a report recovered from a journal).
+func Eligible(e Entry, asOf time.Time) string {
+	if e.EligibleAt == nil {
+		return e.Message
+	}
+	return e.EligibleAt.UTC().Format("2006-01-02 15:04 UTC") + " (in " + span(e.EligibleAt.Sub(asOf)) + ")"
+}
 
 // KeptReason says why a skipped image was kept: the rule that protected it (with what still
 // names it, for a referenced image), or else its code and message.
@@ -99,7 +143,12 @@ func Age(created *time.Time, asOf time.Time) string {
 	if created == nil {
 		return "-"
 	}
-	d := max(asOf.Sub(*created), 0)
+	return span(asOf.Sub(*created))
+}
+
+// span is a duration in its largest whole unit, as Age gives it; 0m when not above 0.
+func span(d time.Duration) string {
+	d = max(d, 0)
 	switch {
 	case d >= 24*time.Hour:
 		return strconv.Itoa(int(d/(24*time.Hour))) + "d"
@@ -110,21 +159,34 @@ func Age(created *time.Time, asOf time.Time) string {
 }
 
 // WriteList writes entries as the text summary lists them: per region in name order, the images
-// deleted or to be deleted, then those kept, each by id with name, age, size and family (and
-// why, for the kept), at most MaxListed a list. Entries of other outcomes are left out. With
+// deleted or to be deleted, deprecated or to be, in their grace period, restored, then those kept
+// (listOrder), each by id with name, age, size and family (and, for the kept, why; for the
+// deprecated and those in their grace period, when each becomes eligible for deletion), at most
+// MaxListed a list. Entries of other outcomes (blocked, failed, not_attempted) are left out. With
 // o.Lists, those lists instead.
 func WriteList(w io.Writer, entries []Entry, o ListOptions) error {
-	lists := o.Lists
-	custom := lists != nil
+	lists, custom := o.Lists, o.Lists != nil
 	if !custom {
-		for _, outcome := range listOrder {
-			lists = append(lists, Listing{Outcome: outcome})
+		for _, kind := range listOrder {
+			lists = append(lists, Listing{Outcome: kind})
 		}
+	}
+	// kind is the list's kind as listOf names them: what its columns and color follow.
+	kind := func(l Listing) Outcome {
+		if l.Outcome == Skipped && l.Code == CodeInGracePeriod {
+			return inGracePeriod
+		}
+		return l.Outcome
 	}
 	byRegion := map[string][][]Entry{}
 	var regions []string
 	for _, e := range entries {
-		i := slices.IndexFunc(lists, func(l Listing) bool { return l.Outcome == e.Outcome && (l.Code == "" || l.Code == e.Code) })
+		i := slices.IndexFunc(lists, func(l Listing) bool {
+			if custom {
+				return l.Outcome == e.Outcome && (l.Code == "" || l.Code == e.Code)
+			}
+			return l.Outcome == listOf(e)
+		})
 		if i < 0 {
 			continue
 		}
@@ -151,29 +213,26 @@ func WriteList(w io.Writer, entries []Entry, o ListOptions) error {
 				}
 			}
 			fmt.Fprintf(&b, "%s: %s\n", textCell(region), heading)
-			writeListTable(&b, !custom && l.Outcome == Skipped, list, o)
+			writeListTable(&b, kind(l), !custom, list, o)
 		}
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }
 
-// countHeading is "VERB N images" (or "1 image").
-func countHeading(verb string, n int) string {
-	noun := "images"
-	if n == 1 {
-		noun = "image"
-	}
-	return fmt.Sprintf("%s %d %s", verb, n, noun)
-}
-
-// writeListTable writes one list as aligned columns, cut at MaxListed: kept images dim and with
-// why they were kept, the others red. The columns are padded
-// here rather than by text/tabwriter, which would count the color escapes as width.
-func writeListTable(b *strings.Builder, kept bool, list []Entry, o ListOptions) {
+// writeListTable writes one list of a kind (listOf) as aligned columns, cut at MaxListed; with
+// columns, the kept with why they were kept and the deprecated with when each becomes eligible
+// for deletion. The
+// columns are padded here rather than by text/tabwriter, which would count the color escapes as
+// width.
+func writeListTable(b *strings.Builder, outcome Outcome, columns bool, list []Entry, o ListOptions) {
+	kept, eligible := columns && outcome == Skipped, columns && staged(outcome)
 	header := []string{"image", "name", "age", "GiB", "family"}
-	if kept {
+	switch {
+	case kept:
 		header = append(header, "reason")
+	case eligible:
+		header = append(header, "eligible for deletion")
 	}
 	shown := list[:min(len(list), MaxListed)]
 	rows := [][]string{header}
@@ -183,8 +242,11 @@ func writeListTable(b *strings.Builder, kept bool, list []Entry, o ListOptions) 
 			family = "-"
 		}
 		row := []string{e.ImageID, e.Name, Age(e.CreatedAt, o.AsOf), strconv.Itoa(e.SizeGiB), family}
-		if kept {
+		switch {
+		case kept:
 			row = append(row, KeptReason(e))
+		case eligible:
+			row = append(row, Eligible(e, o.AsOf))
 		}
 		for i := range row {
 			row[i] = textCell(row[i])
@@ -199,8 +261,12 @@ func writeListTable(b *strings.Builder, kept bool, list []Entry, o ListOptions) 
 	}
 	color := ""
 	if o.Color {
-		color = ansiRed
-		if kept {
+		switch outcome {
+		case Deleted, WouldDelete:
+			color = ansiRed
+		case Deprecated, WouldDeprecate:
+			color = ansiYellow
+		case Skipped, inGracePeriod:
 			color = ansiDim
 		}
 	}

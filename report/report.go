@@ -34,6 +34,10 @@ const (
 	Kept Outcome = "kept"
 )
 
+// CodeInGracePeriod is the code of a skipped image that staged retention deprecated and that is
+// not yet eligible for deletion: its EligibleAt (and its message) says when it will be.
+const CodeInGracePeriod = "InGracePeriod"
+
 // Run statuses.
 const (
 	StatusCompleted   = "completed"
@@ -160,6 +164,11 @@ type Entry struct {
 	// (`protect.names[0] "golden-*"`, `regions[0].protect.tags.keep`), `protect.referenced`, or
 	// keep_latest with the image's rank in its group.
 	ProtectedBy string `json:"protected_by,omitempty"`
+	// EligibleAt (staged retention) is when an image deprecated (deprecated, would_deprecate) or
+	// in its grace period (skipped, CodeInGracePeriod) becomes eligible for deletion: its
+	// deprecated-at tag time plus the region's deprecate_first. Unset for other outcomes, and in
+	// a report that recover built from a journal, whose message still says it.
+	EligibleAt *time.Time `json:"eligible_at,omitempty"`
 }
 
 // Blockers is what keeps a blocked image, as far as the job looked it up.

@@ -14,10 +14,12 @@ func Summarize(w io.Writer, r *Report) error {
 	return SummarizeWith(w, r, Options{})
 }
 
-// SummarizeWith writes the human summary: per region the images deleted (in plan, that would be)
-// and those kept, each with what a reviewer needs (see WriteList), at most MaxListed a list; then
-// totals, one line per region, the codes that blocked or failed images, the snapshots, the space
-// reclaimed, elapsed time and images per second, last, where a terminal leaves them in view.
+// SummarizeWith writes the human summary: per region the images deleted (in plan, that would be),
+// deprecated (or to be), in their grace period, restored and kept, each with what a reviewer
+// needs (see WriteList), at most MaxListed a list; then totals, one line per region (with staged
+// retention's counts when the run has any), the codes that blocked or failed images, the
+// snapshots, the space reclaimed, elapsed time and images per second, last, where a terminal
+// leaves them in view.
 func SummarizeWith(w io.Writer, r *Report, o Options) error {
 	elapsed := r.Working()
 	rate := 0.0
@@ -40,9 +42,19 @@ func SummarizeWith(w io.Writer, r *Report, o Options) error {
 		fmt.Fprintf(w, "warning: %s\n", warn)
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "region\tselected\tdeleted\twould_delete\tblocked\tfailed\tskipped\tnot_attempted\t")
+	// Staged retention's counts have columns of their own in a run that has any of them.
+	stagedCols := usedStagedColumns(r.Summary)
+	fmt.Fprint(tw, "region\tselected\tdeleted\twould_delete\tblocked\tfailed\tskipped\tnot_attempted\t")
+	for _, c := range stagedCols {
+		fmt.Fprintf(tw, "%s\t", c.key)
+	}
+	fmt.Fprintln(tw)
 	row := func(name string, s Summary) {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t\n", name, s.Selected, s.Deleted, s.WouldDelete, s.Blocked, s.Failed, s.Skipped, s.NotAttempted)
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t", name, s.Selected, s.Deleted, s.WouldDelete, s.Blocked, s.Failed, s.Skipped, s.NotAttempted)
+		for _, c := range stagedCols {
+			fmt.Fprintf(tw, "%d\t", c.count(s))
+		}
+		fmt.Fprintln(tw)
 	}
 	for _, name := range slices.Sorted(maps.Keys(r.Regions)) {
 		row(name, r.Regions[name].Summary)
@@ -50,9 +62,6 @@ func SummarizeWith(w io.Writer, r *Report, o Options) error {
 	row("total", r.Summary)
 	if err := tw.Flush(); err != nil {
 		return err
-	}
-	if s := r.Summary; s.Deprecated+s.WouldDeprecate+s.Restored > 0 {
-		fmt.Fprintf(w, "staged retention: %d deprecated, %d would_deprecate, %d restored\n", s.Deprecated, s.WouldDeprecate, s.Restored)
 	}
 	if len(r.ByCode) > 0 {
 		fmt.Fprintln(w, "by code:")

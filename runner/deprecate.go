@@ -9,6 +9,7 @@ import (
 
 	"github.com/ecs-image-cleanup/ecs-image-cleanup/ecs"
 	"github.com/ecs-image-cleanup/ecs-image-cleanup/policy"
+	"github.com/ecs-image-cleanup/ecs-image-cleanup/report"
 )
 
 // Staged retention (deprecate_first): a selected image is deprecated first and deleted only by a
@@ -16,7 +17,7 @@ import (
 // period ago.
 
 // CodeInGracePeriod: a Deprecated image whose grace period is not over; the message says when.
-const CodeInGracePeriod = "InGracePeriod"
+const CodeInGracePeriod = report.CodeInGracePeriod
 
 // stagedActions are the calls of staged retention, each paced by its own limiter.
 var stagedActions = []string{"ModifyImageAttribute", "TagResources", "UntagResources"}
@@ -38,15 +39,15 @@ func (r *Runner) stage(reg *policy.Region, it *item, img ecs.Image) {
 	at, err := time.Parse(time.RFC3339, img.Tags[policy.DeprecatedAtTag])
 	switch {
 	case err != nil && r.cfg.Command == Plan:
-		it.state, it.code = stateSkipped, CodeInGracePeriod
+		it.state, it.code, it.eligible = stateSkipped, CodeInGracePeriod, now.Add(it.grace)
 		it.message = fmt.Sprintf("Deprecated without a valid %s tag: apply tags it, and it becomes eligible for deletion on %s",
-			policy.DeprecatedAtTag, now.Add(it.grace).Format(time.RFC3339))
+			policy.DeprecatedAtTag, it.eligible.Format(time.RFC3339))
 	case err != nil:
 		it.state, it.tagOnly = stateDeprecating, true
 	case now.Sub(at) < it.grace:
-		it.state, it.code = stateSkipped, CodeInGracePeriod
+		it.state, it.code, it.eligible = stateSkipped, CodeInGracePeriod, at.Add(it.grace).UTC()
 		it.message = fmt.Sprintf("deprecated at %s; eligible for deletion on %s", at.UTC().Format(time.RFC3339),
-			at.Add(it.grace).UTC().Format(time.RFC3339))
+			it.eligible.Format(time.RFC3339))
 	}
 }
 
@@ -68,7 +69,10 @@ func (r *Runner) deprecateDry(ctx context.Context) {
 			return
 		}
 		if r.cfg.Command == Plan {
-			r.move(it, stateWouldDeprecate, "", fmt.Sprintf("apply would deprecate it; deleted no earlier than %s", r.now().UTC().Add(it.grace).Format(time.RFC3339)))
+			r.mu.Lock()
+			it.eligible = r.now().UTC().Add(it.grace)
+			r.mu.Unlock()
+			r.move(it, stateWouldDeprecate, "", "apply would deprecate it; deleted no earlier than "+it.eligible.Format(time.RFC3339))
 			return
 		}
 		r.move(it, stateToDeprecate, "", "")
@@ -100,7 +104,10 @@ func (r *Runner) deprecateOne(ctx context.Context, rs *regionState, it *item) {
 		return r.cfg.API.TagImage(ctx, ecs.TagImageInput{Region: it.region, ImageID: it.id,
 			Tags: map[string]string{policy.DeprecatedAtTag: value}})
 	}, func(img ecs.Image) bool { return img.Tags[policy.DeprecatedAtTag] == value })
-	eligible := now.Add(it.grace).Format(time.RFC3339)
+	r.mu.Lock()
+	it.eligible = now.Add(it.grace)
+	r.mu.Unlock()
+	eligible := it.eligible.Format(time.RFC3339)
 	switch {
 	case e != nil && it.tagOnly:
 		r.move(it, stateFailed, e.Code, "could not tag a Deprecated image to start its grace period: "+e.Message)

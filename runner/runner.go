@@ -213,6 +213,7 @@ type item struct {
 	referencedBy []string         // what still names the image, when that kept it
 	grace        time.Duration    // staged retention: the region's deprecate_first; 0 when not staged
 	tagOnly      bool             // staged retention: Deprecated already, without our tag: tag it only
+	eligible     time.Time        // staged retention: when a deprecated (or to be) image may be deleted; zero when unknown
 }
 
 // regionState is what the runner knows of one region while it runs.
@@ -399,6 +400,11 @@ func (r *Runner) Report(status string) *report.Report {
 			e.Outcome, e.Code, e.Message = report.Failed, CodeInterruptedInFlight, "the process stopped while a request for this image was in flight; its result is unknown"
 		default:
 			e.Outcome = report.NotAttempted
+		}
+		if !it.eligible.IsZero() && (e.Outcome == report.Deprecated || e.Outcome == report.WouldDeprecate ||
+			(e.Outcome == report.Skipped && e.Code == CodeInGracePeriod)) {
+			t := it.eligible.UTC()
+			e.EligibleAt = &t
 		}
 		r.annotate(&e, it)
 		rep.Add(e)

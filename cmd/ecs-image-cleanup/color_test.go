@@ -86,7 +86,7 @@ func TestPromptColor(t *testing.T) {
 			if code := run(context.Background(), args, &stdout, &stderr); code != exitUsage {
 				t.Fatalf("exit %d\n%s", code, stderr.String())
 			}
-			prompt, _, ok := strings.Cut(stderr.String(), "Delete 5 images?")
+			prompt, _, ok := strings.Cut(stderr.String(), "Delete 6 images and deprecate 1 image?")
 			if !ok {
 				t.Fatalf("no question:\n%s", stderr.String())
 			}

@@ -55,7 +55,7 @@ func TestApplyAsksOnATerminal(t *testing.T) {
 		{"no\n", exitUsage, 0},
 		{"\n", exitUsage, 0},
 		{"y\n", exitUsage, 0}, // only the whole word counts
-		{"yes\n", exitOK, 5},
+		{"yes\n", exitOK, 6},
 	} {
 		t.Run(strings.TrimSpace(tc.answer), func(t *testing.T) {
 			withTerminal(t, tc.answer)
@@ -64,15 +64,16 @@ func TestApplyAsksOnATerminal(t *testing.T) {
 			if code := run(context.Background(), args, &stdout, &stderr); code != tc.code {
 				t.Fatalf("exit %d, want %d\n%s", code, tc.code, stderr.String())
 			}
-			prompt, _, _ := strings.Cut(stderr.String(), "Delete 5 images?")
-			if !strings.Contains(stderr.String(), "Delete 5 images?") || !strings.Contains(prompt, "cn-hangzhou: would delete 3 images") ||
-				!strings.Contains(prompt, "cn-shanghai: would delete 2 images") {
+			prompt, _, _ := strings.Cut(stderr.String(), "Delete 6 images and deprecate 1 image?")
+			if !strings.Contains(stderr.String(), "Delete 6 images and deprecate 1 image?") || !strings.Contains(prompt, "cn-hangzhou: would delete 3 images") ||
+				!strings.Contains(prompt, "cn-shanghai: would delete 2 images") || !strings.Contains(prompt, "cn-beijing: would delete 1 image\n") {
 				t.Errorf("the question does not show the images per region:\n%s", stderr.String())
 			}
 			// Every image whose DryRun passed, with its name, age, size and family, and no other.
 			for _, line := range []string{
 				`m-hzci0001 +ci-build-0001 +\d+d +40  -`, `m-hzci0002 +ci-build-0002 +\d+d +20  -`, `m-hzci0003 +ci-build-0003 +\d+d +20  ci-build`,
 				`m-shci0001 +ci-build-sh-0001 +\d+d +20  -`, `m-shci0003 +ci-build-sh-0003 +\d+d +20  -`,
+				`m-bjci0002 +ci-nightly-0002 +\d+d +20  -`, // Deprecated 26 days ago: its grace period is over
 			} {
 				if !regexp.MustCompile(`(?m)^  ` + line + `$`).MatchString(prompt) {
 					t.Errorf("the question does not list %q:\n%s", line, prompt)

@@ -121,8 +121,9 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return code
 }
 
-// rebase moves every creation time in the state by the same amount, so that the newest image
-// was created an hour ago: the demo's "older than" selections then mean the same on any day.
+// rebase moves every creation time in the state, and every deprecated-at tag of staged
+// retention, by the same amount, so that the newest image was created an hour ago: the demo's
+// "older than" selections and grace periods then mean the same on any day.
 func rebase(st *ecstest.State, now time.Time) {
 	var newest time.Time
 	for _, reg := range st.Regions {
@@ -138,7 +139,11 @@ func rebase(st *ecstest.State, now time.Time) {
 	shift := now.Add(-time.Hour).Sub(newest)
 	for _, reg := range st.Regions {
 		for i := range reg.Images {
-			reg.Images[i].CreationTime = reg.Images[i].CreationTime.Add(shift)
+			img := &reg.Images[i]
+			img.CreationTime = img.CreationTime.Add(shift)
+			if at, err := time.Parse(time.RFC3339, img.Tags[policy.DeprecatedAtTag]); err == nil {
+				img.Tags[policy.DeprecatedAtTag] = at.Add(shift).UTC().Format(time.RFC3339)
+			}
 		}
 	}
 }

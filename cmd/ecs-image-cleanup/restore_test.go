@@ -2,6 +2,7 @@ package main
 
 import (
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -72,11 +73,22 @@ protect:
 		t.Fatalf("no terminal, no --yes: exit %d, %d calls\n%s", code, len(srv.Calls()), stderr)
 	}
 
-	// A person who answers no: nothing changes, exit 1.
+	// A person who answers no: nothing changes, exit 1. The question lists each image it would
+	// restore, and no other.
 	withTerminal(t, "no\n")
+	asked := new(syncBuffer)
 	if code := run(t.Context(), []string{"restore", "--policy", pol, "--endpoint", srv.URL(), "--report", rep("r1.json"), "--log-level", "error"},
-		new(syncBuffer), new(syncBuffer)); code != exitUsage || changes() != 0 {
+		new(syncBuffer), asked); code != exitUsage || changes() != 0 {
 		t.Fatalf("not confirmed: exit %d, %d changes", code, changes())
+	}
+	prompt, _, ok := strings.Cut(asked.String(), "Restore 3 images?")
+	if !ok || !strings.Contains(prompt, "cn-hangzhou: would restore 3 images\n") || strings.Contains(prompt, "m-hand") || strings.Contains(prompt, "m-live") {
+		t.Errorf("the question does not list the images to restore, or lists others:\n%s", asked.String())
+	}
+	for _, id := range []string{"m-a", "m-b", "m-old"} {
+		if !regexp.MustCompile(`(?m)^  ` + id + ` +ci-`).MatchString(prompt) {
+			t.Errorf("the question does not list %s:\n%s", id, prompt)
+		}
 	}
 	if r := readReport(t, rep("r1.json")); r.Status != report.StatusAborted || r.Summary.NotAttempted != 3 {
 		t.Fatalf("not confirmed: %s %+v", r.Status, r.Summary)
@@ -102,8 +114,9 @@ protect:
 	// Everything the job deprecated; never the image deprecated by hand.
 	if code, _, stderr := edgeRun(t, srv, "restore", "--policy", pol, "--yes", "--report", rep("r4.json")); code != exitOK {
 		t.Fatalf("restore: exit %d\n%s", code, stderr)
-	} else if !strings.Contains(stderr, "1 restored") {
-		t.Errorf("the summary does not count the restored image:\n%s", stderr)
+	} else if !strings.Contains(stderr, "cn-hangzhou: restored 1 image\n") ||
+		!regexp.MustCompile(`(?m)^ +region +selected( +\w+){6} +restored\n(?:.*\n)* +total( +\d+){7} +1$`).MatchString(stderr) {
+		t.Errorf("the summary does not list and count the restored image:\n%s", stderr)
 	}
 	if r := readReport(t, rep("r4.json")); r.Command != "restore" || r.Summary.Restored != 1 || entriesByID(r)["m-old"].Outcome != report.Restored {
 		t.Fatalf("restore: %s %+v", r.Command, r.Summary)

@@ -67,7 +67,7 @@ func TestApplyPlanCarriesOutTheReviewedPlan(t *testing.T) {
 		}
 	}
 	slices.Sort(planned)
-	if want := []string{"m-hzci0001", "m-hzci0002", "m-hzci0003", "m-shci0001", "m-shci0003"}; !slices.Equal(planned, want) {
+	if want := []string{"m-bjci0002", "m-hzci0001", "m-hzci0002", "m-hzci0003", "m-shci0001", "m-shci0003"}; !slices.Equal(planned, want) {
 		t.Fatalf("the plan would delete %v, want %v", planned, want)
 	}
 
@@ -95,7 +95,7 @@ func TestApplyPlanCarriesOutTheReviewedPlan(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("apply --plan: exit %d\n%s", code, stderr)
 	}
-	if got, want := deleteCalls(srv, before, false), []string{"m-hzci0001", "m-hzci0003", "m-shci0001"}; !slices.Equal(got, want) {
+	if got, want := deleteCalls(srv, before, false), []string{"m-bjci0002", "m-hzci0001", "m-hzci0003", "m-shci0001"}; !slices.Equal(got, want) {
 		t.Errorf("real deletes %v, want %v", got, want)
 	}
 	if dry := deleteCalls(srv, before, true); slices.Contains(dry, "m-hznew01") || slices.Contains(dry, "m-hzci0002") {
