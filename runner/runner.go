@@ -213,6 +213,7 @@ type item struct {
 	referencedBy []string         // what still names the image, when that kept it
 	grace        time.Duration    // staged retention: the region's deprecate_first; 0 when not staged
 	tagOnly      bool             // staged retention: Deprecated already, without our tag: tag it only
+	changed      bool             // staged retention: its real status change took effect (answered, or found by a lookup)
 }
 
 // regionState is what the runner knows of one region while it runs.
@@ -395,6 +396,13 @@ func (r *Runner) Report(status string) *report.Report {
 		case it.state == stateUnknown:
 			// No answer said whether its real delete took effect, and no lookup told (yet).
 			e.Outcome, e.Code, e.Message = report.Failed, CodeDeleteResultUnknown, unknownResultMessage+" (last answer: "+it.code+")"
+		case it.changed:
+			// Its status change took effect; the process stopped before the tag call that
+			// follows it had an answer.
+			e.Outcome, e.Message = report.Deprecated, "deprecated; the process stopped before its tag was set: "+untaggedNext
+			if r.cfg.Command == Restore {
+				e.Outcome, e.Message = report.Restored, "set back to Available; the process stopped before its "+policy.DeprecatedAtTag+" tag was removed "+tagLeftHarmless
+			}
 		case it.inflight:
 			e.Outcome, e.Code, e.Message = report.Failed, CodeInterruptedInFlight, "the process stopped while a request for this image was in flight; its result is unknown"
 		default:
