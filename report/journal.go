@@ -22,7 +22,7 @@ const JournalSuffix = ".journal"
 const (
 	KindStart           = "start"            // the first line: the run's command, policy and start
 	KindSelected        = "selected"         // an image the run selected, with its outcome if it came with one
-	KindSent            = "sent"             // a real DeleteImage or DeleteSnapshot is about to be sent
+	KindSent            = "sent"             // a real DeleteImage, DeleteSnapshot, ModifyImageAttribute, TagResources or UntagResources is about to be sent
 	KindOutcome         = "outcome"          // an image's outcome, as decided; a later one overrules
 	KindSnapshotOutcome = "snapshot_outcome" // a snapshot's outcome
 )
@@ -31,19 +31,21 @@ const (
 // for the start line and for snapshot lines, which name snapshot_id); the other fields are those
 // of Entry that a report needs.
 type JournalLine struct {
-	Kind       string    `json:"kind"`
-	Time       time.Time `json:"time"`
-	Region     string    `json:"region"`
-	ImageID    string    `json:"image_id"`
-	Action     string    `json:"action,omitempty"` // sent: DeleteImage or DeleteSnapshot
-	SnapshotID string    `json:"snapshot_id,omitempty"`
-	Name       string    `json:"name,omitempty"`
-	Outcome    Outcome   `json:"outcome,omitempty"`
-	Code       string    `json:"code,omitempty"`
-	Message    string    `json:"message,omitempty"`
-	RequestID  string    `json:"request_id,omitempty"`
-	Attempts   int       `json:"attempts,omitempty"`
-	SizeGiB    int       `json:"size_gib,omitempty"`
+	Kind    string    `json:"kind"`
+	Time    time.Time `json:"time"`
+	Region  string    `json:"region"`
+	ImageID string    `json:"image_id"`
+	Action  string    `json:"action,omitempty"` // sent: DeleteImage, DeleteSnapshot, ModifyImageAttribute, TagResources or UntagResources
+	// Status (sent ModifyImageAttribute lines) is the status sent: Deprecated or Available.
+	Status     string  `json:"status,omitempty"`
+	SnapshotID string  `json:"snapshot_id,omitempty"`
+	Name       string  `json:"name,omitempty"`
+	Outcome    Outcome `json:"outcome,omitempty"`
+	Code       string  `json:"code,omitempty"`
+	Message    string  `json:"message,omitempty"`
+	RequestID  string  `json:"request_id,omitempty"`
+	Attempts   int     `json:"attempts,omitempty"`
+	SizeGiB    int     `json:"size_gib,omitempty"`
 	// Snapshots (selected lines) are the image's snapshots that the run deletes after it: the
 	// image is in a region with delete_snapshots.
 	Snapshots []SnapshotEntry `json:"snapshots,omitempty"`
@@ -193,8 +195,9 @@ func (j *Journal) Selected(e Entry) {
 	j.add(l)
 }
 
-// Sent records that a real delete of id (an image, or a snapshot for DeleteSnapshot) is about to
-// be sent, and writes it, with every line before it, to the operating system before it returns.
+// Sent records that a real request that changes id is about to be sent (DeleteImage, or for
+// staged retention TagResources or UntagResources of an image; DeleteSnapshot of a snapshot),
+// and writes it, with every line before it, to the operating system before it returns.
 func (j *Journal) Sent(action, region, id string) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
@@ -205,6 +208,15 @@ func (j *Journal) Sent(action, region, id string) {
 		l.ImageID = id
 	}
 	j.add(l)
+	j.write()
+}
+
+// SentStatus records, as Sent does, that a real ModifyImageAttribute setting an image's status
+// (Deprecated, or Available for restore) is about to be sent.
+func (j *Journal) SentStatus(region, id, status string) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.add(JournalLine{Kind: KindSent, Action: ActionModifyImageAttribute, Region: region, ImageID: id, Status: status})
 	j.write()
 }
 
@@ -296,7 +308,23 @@ type JournalRecord struct {
 type journalImage struct {
 	entry Entry
 	sent  bool // a real DeleteImage was sent
+	// Staged retention: the status of the last real ModifyImageAttribute sent ("" for none), and
+	// whether a real TagResources or UntagResources was sent.
+	status     string
+	tag, untag bool
 }
+
+// changeSent reports whether a real change of staged retention was sent for the image.
+func (img *journalImage) changeSent() bool { return img.status != "" || img.tag || img.untag }
+
+// The actions a sent line names.
+const (
+	ActionDeleteImage          = "DeleteImage"
+	ActionDeleteSnapshot       = "DeleteSnapshot"
+	ActionModifyImageAttribute = "ModifyImageAttribute"
+	ActionTagResources         = "TagResources"
+	ActionUntagResources       = "UntagResources"
+)
 
 // ReadJournal parses a journal. Every complete line must parse; a last line without its newline
 // that does not parse is the write a kill cut short: it is left out, and Torn says so.
@@ -360,10 +388,22 @@ func (rec *JournalRecord) add(n int, l JournalLine) error {
 		e := &img.entry
 		e.Outcome, e.Code, e.Message, e.RequestID, e.Attempts = l.Outcome, l.Code, l.Message, l.RequestID, l.Attempts
 	case KindSent:
-		if l.Action == "DeleteSnapshot" {
+		switch l.Action {
+		case ActionDeleteSnapshot:
 			rec.sent[l.Region+"/"+l.SnapshotID] = true
-		} else {
+		case ActionDeleteImage:
 			img.sent = true
+		case ActionModifyImageAttribute:
+			if l.Status == "" {
+				return fmt.Errorf("journal line %d: a sent ModifyImageAttribute names no status", n)
+			}
+			img.status = l.Status
+		case ActionTagResources:
+			img.tag = true
+		case ActionUntagResources:
+			img.untag = true
+		default:
+			return fmt.Errorf("journal line %d: sent of unknown action %q", n, l.Action)
 		}
 	case KindSnapshotOutcome:
 		rec.snaps[l.Region+"/"+l.SnapshotID] = &SnapshotEntry{SnapshotID: l.SnapshotID, SizeGiB: l.SizeGiB, Outcome: l.Outcome,
@@ -383,12 +423,27 @@ func (rec *JournalRecord) Images() []Entry {
 	return out
 }
 
-// SentImages returns, per region, the images whose real DeleteImage was sent: the ones recover
-// looks up.
+// SentImages returns, per region, the images whose real DeleteImage was sent.
 func (rec *JournalRecord) SentImages() map[string][]string {
+	return rec.imagesWhere(func(img *journalImage) bool { return img.sent })
+}
+
+// ChangedImages returns, per region, the images for which a real change of staged retention
+// (ModifyImageAttribute, TagResources, UntagResources) was sent.
+func (rec *JournalRecord) ChangedImages() map[string][]string {
+	return rec.imagesWhere(func(img *journalImage) bool { return img.changeSent() })
+}
+
+// LookUpImages returns, per region, the images recover looks up: those whose real DeleteImage or
+// real change of staged retention was sent.
+func (rec *JournalRecord) LookUpImages() map[string][]string {
+	return rec.imagesWhere(func(img *journalImage) bool { return img.sent || img.changeSent() })
+}
+
+func (rec *JournalRecord) imagesWhere(keep func(*journalImage) bool) map[string][]string {
 	out := map[string][]string{}
 	for _, k := range rec.order {
-		if img := rec.images[k]; img.sent {
+		if img := rec.images[k]; keep(img) {
 			out[img.entry.Region] = append(out[img.entry.Region], img.entry.ImageID)
 		}
 	}
@@ -405,13 +460,46 @@ const (
 	CodeDeleteResultUnknown = "DeleteResultUnknown"
 	// CodeDeleteNotConfirmed: the journal says deleted, but the image is still listed.
 	CodeDeleteNotConfirmed = "DeleteNotConfirmed"
+	// CodeChangeResultUnknown: a real change of staged retention (ModifyImageAttribute,
+	// TagResources, UntagResources) was sent, and neither an answer, the journal nor a lookup could
+	// say whether it took effect.
+	CodeChangeResultUnknown = "ChangeResultUnknown"
+	// CodeChangeNotConfirmed: the journal says the change was made (deprecated, restored, tagged),
+	// but the lookup finds the image as it was.
+	CodeChangeNotConfirmed = "ChangeNotConfirmed"
+	// CodeImageGone: the image no longer exists, and this run did not delete it (the runner's
+	// code of the same name).
+	CodeImageGone = "ImageGone"
+	// CodeInGracePeriod: a Deprecated image whose grace period is not over (the runner's code of
+	// the same name).
+	CodeInGracePeriod = "InGracePeriod"
 )
 
-// Lookup says what a lookup found of the images whose real delete was sent: exists[region][id]
-// for the images still listed; a region in failed could not be looked up (why).
+// DeprecatedAtTag is the tag staged retention puts on the images it deprecates
+// (policy.DeprecatedAtTag), named in recover's messages.
+const DeprecatedAtTag = "ecs-image-cleanup/deprecated-at"
+
+// Image statuses that staged retention sets.
+const (
+	StatusDeprecated = "Deprecated"
+	StatusAvailable  = "Available"
+)
+
+// Lookup says what a lookup found of the images whose real delete or change was sent:
+// Exists[region][id] for the images still listed, and Found[region][id] what each of them is
+// now; a region in Failed could not be looked up (why).
 type Lookup struct {
 	Exists map[string]map[string]bool
 	Failed map[string]string
+	Found  map[string]map[string]FoundImage
+}
+
+// FoundImage is what a lookup found of an image still listed.
+type FoundImage struct {
+	Status string
+	// DeprecatedAt is the value of its DeprecatedAtTag tag; Tagged says it has one.
+	DeprecatedAt string
+	Tagged       bool
 }
 
 // Recover builds the report of the killed run: status interrupted. Each image has the last
@@ -419,7 +507,8 @@ type Lookup struct {
 // delete was sent: gone is deleted; still listed keeps a journal outcome other than deleted, else
 // is failed (InterruptedInFlight, or DeleteNotConfirmed against a journal that says deleted); an
 // image whose region could not be looked up keeps its outcome if the journal has one, else is
-// failed (DeleteResultUnknown). An image with no outcome and no delete sent is not_attempted.
+// failed (DeleteResultUnknown). An image whose real change of staged retention was sent is
+// settled as settleChange says. An image with no outcome and nothing sent is not_attempted.
 // The snapshots of deleted images get their journal outcome; a DeleteSnapshot sent without one is
 // failed (DeleteResultUnknown), and one never sent is not_attempted.
 func (rec *JournalRecord) Recover(lk Lookup, journalPath string, at time.Time) *Report {
@@ -430,6 +519,9 @@ func (rec *JournalRecord) Recover(lk Lookup, journalPath string, at time.Time) *
 		img := rec.images[k]
 		e := img.entry
 		e.Snapshots = nil
+		if !img.sent && img.changeSent() && settleChange(&e, img, lk) {
+			resolved++
+		}
 		if img.sent {
 			if why, failed := lk.Failed[e.Region]; failed {
 				if e.Outcome == "" {
@@ -464,12 +556,100 @@ func (rec *JournalRecord) Recover(lk Lookup, journalPath string, at time.Time) *
 	if rec.Torn {
 		msg += "; its last line was cut short by the kill and left out"
 	}
-	rep.Warnings = append(rep.Warnings, msg+fmt.Sprintf("; %d images whose real delete was sent were looked up", resolved))
+	rep.Warnings = append(rep.Warnings, msg+fmt.Sprintf("; %d images whose real delete or change was sent were looked up", resolved))
 	for _, region := range slices.Sorted(maps.Keys(lk.Failed)) {
-		rep.Warnings = append(rep.Warnings, fmt.Sprintf("%s: could not look up the images whose delete was sent: %s", region, lk.Failed[region]))
+		rep.Warnings = append(rep.Warnings, fmt.Sprintf("%s: could not look up the images whose delete or change was sent: %s", region, lk.Failed[region]))
 	}
 	rep.Finish(StatusInterrupted, at)
 	return rep
+}
+
+// settleChange settles an image whose real change of staged retention was sent (and no
+// DeleteImage), and reports whether the lookup told. The lookup has the last word on what it can
+// see, the image's status and tag; where it cannot tell, the journal's outcome stands:
+//   - the status sent (Deprecated by apply, Available by restore) is the image's now: deprecated
+//     or restored, the message saying whether the tag is as the run left it (a Deprecated image
+//     without it is tagged by the next apply, its grace period starting then);
+//   - the image as it was: a journal outcome that claims the change is failed
+//     (ChangeNotConfirmed), another stands, and none is failed (InterruptedInFlight);
+//   - only TagResources sent (an image Deprecated before the run): tagged is skipped
+//     (InGracePeriod), untagged as above;
+//   - gone: skipped (ImageGone) unless the journal has an outcome: the run deleted nothing;
+//   - the region's lookup failed: the journal's outcome, else failed (ChangeResultUnknown).
+func settleChange(e *Entry, img *journalImage, lk Lookup) bool {
+	what := ActionTagResources
+	switch {
+	case img.status != "":
+		what = ActionModifyImageAttribute + " Status=" + img.status
+	case !img.tag:
+		what = ActionUntagResources
+	}
+	why, failed := lk.Failed[e.Region]
+	f, found := lk.Found[e.Region][e.ImageID]
+	if !failed && !found && lk.Exists[e.Region][e.ImageID] {
+		why, failed = "the lookup did not say what the image is now", true
+	}
+	if failed {
+		if e.Outcome == "" {
+			e.Outcome, e.Code = Failed, CodeChangeResultUnknown
+			e.Message = "the process was killed after a real " + what + " was sent, and the lookup failed: " + why +
+				"; check the image's status and its " + DeprecatedAtTag + " tag"
+		}
+		return false
+	}
+	if !found {
+		if e.Outcome == "" {
+			e.Outcome, e.Code = Skipped, CodeImageGone
+			e.Message = "the image is gone: the run sent it a real " + what + " but no DeleteImage; something else deleted it"
+		}
+		return true
+	}
+	// asWas settles an image the change did not reach.
+	asWas := func(claimed bool, still string) {
+		switch {
+		case e.Outcome == "":
+			e.Outcome, e.Code = Failed, CodeInterruptedInFlight
+			e.Message = "the process was killed while a real " + what + " was in flight; " + still
+		case claimed:
+			e.Outcome, e.Code = Failed, CodeChangeNotConfirmed
+			e.Message = what + " answered success, but " + still
+		}
+	}
+	switch {
+	case img.status == StatusAvailable && f.Status == StatusAvailable:
+		switch {
+		case f.Tagged:
+			e.Message = "set back to Available; its " + DeprecatedAtTag + " tag is still there (harmless: an apply that selects it again " +
+				"deprecates it anew and replaces the tag; remove it by hand if you like)"
+		case e.Outcome != Restored:
+			e.Message = "set back to Available and its " + DeprecatedAtTag + " tag removed before the process was killed"
+		}
+		e.Outcome, e.Code = Restored, ""
+	case img.status == StatusDeprecated && f.Status == StatusDeprecated:
+		switch {
+		case !f.Tagged:
+			e.Message = "deprecated, without its " + DeprecatedAtTag + " tag (the process was killed before the run tagged it, or the tag did not take): " +
+				"the next apply tags it, and its grace period starts then"
+		case e.Outcome != Deprecated:
+			e.Message = "deprecated and tagged " + DeprecatedAtTag + "=" + f.DeprecatedAt + " before the process was killed"
+		}
+		e.Outcome, e.Code = Deprecated, ""
+	case img.status != "":
+		asWas(e.Outcome == Deprecated || e.Outcome == Restored, "the image is still "+f.Status)
+	case img.tag && f.Tagged: // TagResources only: an image that was Deprecated without our tag
+		if e.Outcome != Skipped || e.Code != CodeInGracePeriod {
+			e.Outcome, e.Code = Skipped, CodeInGracePeriod
+			e.Message = "Deprecated without our tag: tagged " + DeprecatedAtTag + "=" + f.DeprecatedAt + " before the process was killed; its grace period runs from then"
+		}
+	case img.tag:
+		asWas(e.Outcome == Skipped && e.Code == CodeInGracePeriod, "the image is still without its "+DeprecatedAtTag+" tag: the next apply tags it")
+	default: // UntagResources alone, which no run sends: what the journal says stands
+		if e.Outcome == "" {
+			e.Outcome, e.Code = Failed, CodeChangeResultUnknown
+			e.Message = "the process was killed after a real UntagResources was sent, with no status change recorded before it; check the image"
+		}
+	}
+	return true
 }
 
 func (rec *JournalRecord) snapshot(region string, s SnapshotEntry) SnapshotEntry {

@@ -19,6 +19,13 @@ import (
 // CodeInGracePeriod: a Deprecated image whose grace period is not over; the message says when.
 const CodeInGracePeriod = report.CodeInGracePeriod
 
+// Messages of an image whose status changed but whose tag call did not follow: the run stopped
+// (an interruption, a fault) first, and sends no new request.
+const (
+	untaggedNext    = "the next apply tags it, and its grace period starts then"
+	tagLeftHarmless = "(harmless: an apply that selects it again deprecates it anew and replaces the tag; remove it by hand if you like)"
+)
+
 // stagedActions are the calls of staged retention, each paced by its own limiter.
 var stagedActions = []string{"ModifyImageAttribute", "TagResources", "UntagResources"}
 
@@ -100,15 +107,28 @@ func (r *Runner) deprecateOne(ctx context.Context, rs *regionState, it *item) {
 	}
 	now := r.now().UTC()
 	value := now.Format(time.RFC3339)
-	e := r.change(ctx, rs, it, "TagResources", func(ctx context.Context) (ecs.Result, error) {
-		return r.cfg.API.TagImage(ctx, ecs.TagImageInput{Region: it.region, ImageID: it.id,
-			Tags: map[string]string{policy.DeprecatedAtTag: value}})
-	}, func(img ecs.Image) bool { return img.Tags[policy.DeprecatedAtTag] == value })
+	sent := false
+	var e *ecs.Error
+	if ctx.Err() == nil { // a stop sends no tag: the image is deprecated all the same
+		e = r.change(ctx, rs, it, "TagResources", func(ctx context.Context) (ecs.Result, error) {
+			sent = true
+			r.journalSent(report.ActionTagResources, it.region, it.id)
+			return r.cfg.API.TagImage(ctx, ecs.TagImageInput{Region: it.region, ImageID: it.id,
+				Tags: map[string]string{policy.DeprecatedAtTag: value}})
+		}, func(img ecs.Image) bool { return img.Tags[policy.DeprecatedAtTag] == value })
+	}
 	r.mu.Lock()
 	it.eligible = now.Add(it.grace)
 	r.mu.Unlock()
 	eligible := it.eligible.Format(time.RFC3339)
 	switch {
+	case ctx.Err() != nil && !sent && it.tagOnly:
+		r.stopped(ctx, rs, it)
+	case ctx.Err() != nil && !sent:
+		r.move(it, stateDeprecated, "", "deprecated; the run stopped before it tagged it: "+untaggedNext)
+	case ctx.Err() != nil && e != nil && !it.tagOnly:
+		r.move(it, stateDeprecated, "", "deprecated; the run stopped before an answer said its tag was set: if the "+policy.DeprecatedAtTag+
+			" tag is missing, "+untaggedNext)
 	case e != nil && it.tagOnly:
 		r.move(it, stateFailed, e.Code, "could not tag a Deprecated image to start its grace period: "+e.Message)
 	case e != nil:
@@ -124,6 +144,9 @@ func (r *Runner) deprecateOne(ctx context.Context, rs *regionState, it *item) {
 // one: or was found done, see change); when it did not, the image has its outcome.
 func (r *Runner) setStatus(ctx context.Context, rs *regionState, it *item, status string, dry bool) bool {
 	send := func(ctx context.Context) (ecs.Result, error) {
+		if !dry {
+			r.journalSentStatus(it.region, it.id, status)
+		}
 		return r.cfg.API.SetImageStatus(ctx, ecs.SetImageStatusInput{Region: it.region, ImageID: it.id, Status: status, DryRun: dry})
 	}
 	var e *ecs.Error
@@ -133,6 +156,11 @@ func (r *Runner) setStatus(ctx context.Context, rs *regionState, it *item, statu
 		e = r.change(ctx, rs, it, "ModifyImageAttribute", send, func(img ecs.Image) bool { return img.Status == status })
 	}
 	if e == nil {
+		if !dry {
+			r.mu.Lock()
+			it.changed = true
+			r.mu.Unlock()
+		}
 		return true
 	}
 	switch {

@@ -4,13 +4,16 @@ import "github.com/ecs-image-cleanup/ecs-image-cleanup/report"
 
 // Journal is what a run tells its journal as it goes, so that a process killed outright leaves a
 // record (report.Journal is one): every selected image, every real DeleteImage and
-// DeleteSnapshot just before it is sent, every outcome as it is decided, and a Flush at the end
+// DeleteSnapshot, and every real change of staged retention (ModifyImageAttribute with the status
+// it sets, TagResources, UntagResources) just before it is sent, every outcome as it is decided,
+// and a Flush at the end
 // of every phase. Calls come from many goroutines; Outcome and SnapshotOutcome are called under
 // the runner's lock, so that the lines of one image come in the order its outcomes were given,
 // and must not block.
 type Journal interface {
 	Selected(e report.Entry)
 	Sent(action, region, id string)
+	SentStatus(region, id, status string)
 	Outcome(e report.Entry)
 	SnapshotOutcome(region string, e report.SnapshotEntry)
 	Flush() error
@@ -20,6 +23,13 @@ type Journal interface {
 func (r *Runner) journalSent(action, region, id string) {
 	if r.cfg.Journal != nil {
 		r.cfg.Journal.Sent(action, region, id)
+	}
+}
+
+// journalSentStatus records a real ModifyImageAttribute about to be sent.
+func (r *Runner) journalSentStatus(region, id, status string) {
+	if r.cfg.Journal != nil {
+		r.cfg.Journal.SentStatus(region, id, status)
 	}
 }
 

@@ -103,6 +103,27 @@ func (r *Runner) dispatch(ctx context.Context, rs *regionState, items []*item, d
 			}
 		}
 	}()
+	// A real phase of apply confirms its deletions 100 at a time as they end (confirmBatch).
+	var confirming sync.WaitGroup
+	var batch []*item
+	confirm := func() {
+		if len(batch) > 0 && ctx.Err() == nil {
+			b := batch
+			confirming.Go(func() { r.confirmBatch(ctx, rs, b) })
+		}
+		batch = nil
+	}
+	ended := func(it *item) {
+		r.advancePhase()
+		if dry || r.cfg.Command != Apply {
+			return
+		}
+		if s := r.stateOf(it); s == stateDeleted || s == stateUnknown {
+			if batch = append(batch, it); len(batch) == ecs.PageSize {
+				confirm()
+			}
+		}
+	}
 	var timers sync.WaitGroup
 	for pending := len(items); pending > 0; {
 		a := <-answers
@@ -124,7 +145,7 @@ func (r *Runner) dispatch(ctx context.Context, rs *regionState, items []*item, d
 		}
 		if !retry {
 			pending--
-			r.advancePhase()
+			ended(a.it)
 			continue
 		}
 		timers.Add(1)
@@ -143,6 +164,8 @@ func (r *Runner) dispatch(ctx context.Context, rs *regionState, items []*item, d
 	timers.Wait()
 	close(queue)
 	<-senderDone
+	confirm()
+	confirming.Wait()
 }
 
 // observe takes the decisions one answer forces on the whole run or region: a service that

@@ -312,19 +312,45 @@ const resolveAttempts = 16
 // CodeDeleteResultUnknown.
 func (r *Runner) confirmDeleted(ctx context.Context, its []*item) {
 	// If the lookup fails, the unknown ones stay unknown: the report says so.
-	r.settleByLookup(ctx, its, "confirm the deletion of", func(it *item, listed bool) {
-		r.mu.Lock()
-		s, code, msg := it.state, it.code, it.message
-		r.mu.Unlock()
-		switch {
-		case s == stateDeleted && listed:
-			r.move(it, stateFailed, CodeDeleteNotConfirmed, "DeleteImage answered success but the image is still listed")
-		case s == stateUnknown && listed:
-			r.move(it, stateFailed, code, msg+"; the image is still there")
-		case s == stateUnknown:
-			r.move(it, stateDeleted, "", "the answers to its real deletes were lost, and the image is gone")
-		}
-	})
+	r.settleByLookup(ctx, its, "confirm the deletion of", r.settleDeleted)
+}
+
+// confirmBatch is confirmDeleted of one region's batch of 100 while the real deletes go on
+// (dispatch), so that no lookup is left for the end of the run but the last, short batch of each
+// region. A lookup that fails or is stopped leaves its images to the confirm step.
+func (r *Runner) confirmBatch(ctx context.Context, rs *regionState, its []*item) {
+	ids := make([]string, len(its))
+	for i, it := range its {
+		ids[i] = it.id
+	}
+	found, err := r.lookup(ctx, rs, ids, max(r.retry.MaxAttempts, resolveAttempts))
+	if err != nil {
+		return
+	}
+	listed := make(map[string]bool, len(found))
+	for _, img := range found {
+		listed[img.ID] = true
+	}
+	for _, it := range its {
+		r.settleDeleted(it, listed[it.id])
+	}
+}
+
+// settleDeleted settles a deleted image, or one of unknown result, by whether the service still
+// lists it, and marks it confirmed.
+func (r *Runner) settleDeleted(it *item, listed bool) {
+	r.mu.Lock()
+	s, code, msg := it.state, it.code, it.message
+	it.confirmed = true
+	r.mu.Unlock()
+	switch {
+	case s == stateDeleted && listed:
+		r.move(it, stateFailed, CodeDeleteNotConfirmed, "DeleteImage answered success but the image is still listed")
+	case s == stateUnknown && listed:
+		r.move(it, stateFailed, code, msg+"; the image is still there")
+	case s == stateUnknown:
+		r.move(it, stateDeleted, "", "the answers to its real deletes were lost, and the image is gone")
+	}
 }
 
 // settleByLookup looks the items up by id, region by region, 100 a call and with more tries

@@ -153,13 +153,25 @@ func (r *Runner) restoreOne(ctx context.Context, rs *regionState, it *item, dry 
 		r.move(it, stateRestoring, "", "")
 		return
 	}
-	e := r.change(ctx, rs, it, "UntagResources", func(ctx context.Context) (ecs.Result, error) {
-		return r.cfg.API.UntagImage(ctx, ecs.UntagImageInput{Region: it.region, ImageID: it.id, Keys: []string{policy.DeprecatedAtTag}})
-	}, func(img ecs.Image) bool { _, tagged := img.Tags[policy.DeprecatedAtTag]; return !tagged })
-	if e != nil {
+	sent := false
+	var e *ecs.Error
+	if ctx.Err() == nil { // a stop sends no untag: the image is restored all the same
+		e = r.change(ctx, rs, it, "UntagResources", func(ctx context.Context) (ecs.Result, error) {
+			sent = true
+			r.journalSent(report.ActionUntagResources, it.region, it.id)
+			return r.cfg.API.UntagImage(ctx, ecs.UntagImageInput{Region: it.region, ImageID: it.id, Keys: []string{policy.DeprecatedAtTag}})
+		}, func(img ecs.Image) bool { _, tagged := img.Tags[policy.DeprecatedAtTag]; return !tagged })
+	}
+	switch {
+	case ctx.Err() != nil && !sent:
+		r.move(it, stateRestored, "", "set back to Available; the run stopped before it removed the "+policy.DeprecatedAtTag+" tag "+tagLeftHarmless)
+	case ctx.Err() != nil && e != nil:
+		r.move(it, stateRestored, "", "set back to Available; the run stopped before an answer said its "+policy.DeprecatedAtTag+
+			" tag was removed "+tagLeftHarmless)
+	case e != nil:
 		r.move(it, stateFailed, e.Code, "set back to Available, but could not remove the "+policy.DeprecatedAtTag+
 			" tag (harmless: an apply that selects it again deprecates it anew and replaces the tag; remove it by hand if you like): "+e.Message)
-		return
+	default:
+		r.move(it, stateRestored, "", "set back to Available; the "+policy.DeprecatedAtTag+" tag removed")
 	}
-	r.move(it, stateRestored, "", "set back to Available; the "+policy.DeprecatedAtTag+" tag removed")
 }

@@ -214,6 +214,8 @@ type item struct {
 	grace        time.Duration    // staged retention: the region's deprecate_first; 0 when not staged
 	tagOnly      bool             // staged retention: Deprecated already, without our tag: tag it only
 	eligible     time.Time        // staged retention: when a deprecated (or to be) image may be deleted; zero when unknown
+	changed      bool             // staged retention: its real status change took effect (answered, or found by a lookup)
+	confirmed    bool             // a lookup after its real delete settled it (settleDeleted)
 }
 
 // regionState is what the runner knows of one region while it runs.
@@ -355,7 +357,10 @@ func (r *Runner) steps(outer context.Context) []step {
 			switch {
 			case !cleared:
 			case ctx.Err() == nil:
-				r.confirmDeleted(ctx, r.itemsWhere(func(it *item) bool { return it.state == stateDeleted || it.state == stateUnknown }))
+				// What the delete phase did not confirm as it went (confirmBatch).
+				r.confirmDeleted(ctx, r.itemsWhere(func(it *item) bool {
+					return (it.state == stateDeleted || it.state == stateUnknown) && !it.confirmed
+				}))
 			case r.faultText() == "":
 				// Interrupted: nothing new is deleted, but a real delete of unknown result is
 				// settled by one read-only lookup, bounded in time, so that the report says what
@@ -396,6 +401,13 @@ func (r *Runner) Report(status string) *report.Report {
 		case it.state == stateUnknown:
 			// No answer said whether its real delete took effect, and no lookup told (yet).
 			e.Outcome, e.Code, e.Message = report.Failed, CodeDeleteResultUnknown, unknownResultMessage+" (last answer: "+it.code+")"
+		case it.changed:
+			// Its status change took effect; the process stopped before the tag call that
+			// follows it had an answer.
+			e.Outcome, e.Message = report.Deprecated, "deprecated; the process stopped before its tag was set: "+untaggedNext
+			if r.cfg.Command == Restore {
+				e.Outcome, e.Message = report.Restored, "set back to Available; the process stopped before its "+policy.DeprecatedAtTag+" tag was removed "+tagLeftHarmless
+			}
 		case it.inflight:
 			e.Outcome, e.Code, e.Message = report.Failed, CodeInterruptedInFlight, "the process stopped while a request for this image was in flight; its result is unknown"
 		default:

@@ -328,8 +328,11 @@ func cmdJob(ctx context.Context, command string, args []string, stdout, stderr i
 		jt  *files.JournalTarget
 	)
 	if journalPath == "" {
-		if command == runner.Apply {
+		switch command {
+		case runner.Apply:
 			fmt.Fprintf(stderr, "ecs-image-cleanup apply: no journal: a SIGKILL would lose the record of what was deleted (give --report FILE or --journal FILE)\n")
+		case runner.Restore:
+			fmt.Fprintf(stderr, "ecs-image-cleanup restore: no journal: a SIGKILL would lose the record of what was restored (give --report FILE or --journal FILE)\n")
 		}
 	} else if jnl, jt, err = openJournal(journalPath, command, f.policy, data, outOpts...); err != nil {
 		fmt.Fprintf(stderr, "ecs-image-cleanup %s: %v\n", command, err)

@@ -30,7 +30,7 @@ commands:
   plan      list, select and DryRun-delete the selected images; deletes nothing
   apply     plan, then delete the images whose DryRun passed
   restore   set the images apply deprecated (deprecate_first) back to Available
-  recover   turn the journal of a killed plan or apply into its report
+  recover   turn the journal of a killed plan, apply or restore into its report
   demo      run plan and apply against the bundled emulator, no cloud account needed
   version   print the version, VCS revision and Go version
   help      help COMMAND: that command's flags and examples

@@ -26,8 +26,9 @@ const maxJournalFile = 1 << 30
 //
 //	recover --journal FILE --policy P [--report OUT] [--endpoint URL] ...
 //
-// The images whose real delete was sent are looked up by id (credentials needed then); the
-// report's status is interrupted, and --retry-from takes it.
+// The images whose real delete or change (staged retention's ModifyImageAttribute, TagResources,
+// UntagResources) was sent are looked up by id (credentials needed then); the report's status is
+// interrupted, and --retry-from takes it.
 func cmdRecover(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("recover", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -36,7 +37,7 @@ func cmdRecover(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		journalPath, policyPath, reportPath, endpoint, logLevel, logFormat, format, summary string
 		timeout                                                                             time.Duration
 	)
-	fs.StringVar(&journalPath, "journal", "", "the journal a killed plan or apply left (required)")
+	fs.StringVar(&journalPath, "journal", "", "the journal a killed plan, apply or restore left (required)")
 	fs.StringVar(&policyPath, "policy", "", "the policy the run followed (required)")
 	fs.StringVar(&reportPath, "report", "", "write the JSON report to this file (default: stdout)")
 	fs.StringVar(&endpoint, "endpoint", "", "ECS endpoint URL for every region (http:// only for loopback hosts)")
@@ -101,10 +102,10 @@ func cmdRecover(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	}
 
 	var lk report.Lookup
-	if sent := rec.SentImages(); len(sent) > 0 {
+	if sent := rec.LookUpImages(); len(sent) > 0 {
 		cred, err := loadCredential(log)
 		if err != nil {
-			return fail("no usable credentials to look up the images whose delete was sent: %v", err)
+			return fail("no usable credentials to look up the images whose delete or change was sent: %v", err)
 		}
 		client, err := ecs.New(ecs.Config{Credential: cred, Endpoint: endpoint, Timeout: timeout, MaxIdleConns: pol.Concurrency})
 		if err != nil {

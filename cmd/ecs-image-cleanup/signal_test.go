@@ -94,8 +94,16 @@ func startApply(t *testing.T, bin string, shape applyShape, stderr *os.File) *si
 	for _, img := range images {
 		r.ids = append(r.ids, img.ID)
 	}
-	r.cmd = exec.Command(bin, "apply", "--yes", "--policy", pol, "--endpoint", srv.URL(), "--report", r.report,
-		"--log-level", "warn", "--log-format", "json")
+	r.start(t, exec.Command(bin, "apply", "--yes", "--policy", pol, "--endpoint", srv.URL(), "--report", r.report,
+		"--log-level", "warn", "--log-format", "json"), stderr)
+	return r
+}
+
+// start starts cmd as the run's process, with the emulator's credentials in its environment: its
+// log is read line by line from a pipe, unless stderr is given (see startApply).
+func (r *signalRun) start(t *testing.T, cmd *exec.Cmd, stderr *os.File) {
+	t.Helper()
+	r.cmd = cmd
 	r.cmd.Env = append(os.Environ(), "ALIBABA_CLOUD_ACCESS_KEY_ID="+ecstest.AccessKeyID, "ALIBABA_CLOUD_ACCESS_KEY_SECRET="+ecstest.AccessKeySecret,
 		// Under -race, a process that exits 0 first sleeps a second for late race reports: it
 		// would stretch every run that finishes.
@@ -131,7 +139,6 @@ func startApply(t *testing.T, bin string, shape applyShape, stderr *os.File) *si
 			<-r.done
 		}
 	})
-	return r
 }
 
 // readStderr keeps the process's log, and closes handled at the warning its first signal causes.

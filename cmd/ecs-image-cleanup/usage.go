@@ -45,9 +45,10 @@ do not apply; an image deprecated by hand (no tag) is never touched.`,
 	},
 	"recover": {
 		"ecs-image-cleanup recover --journal FILE --policy FILE [--report FILE] [flags]",
-		`Turn the journal a killed plan or apply left (FILE.journal beside its --report) into that run's
-report, status interrupted: each image whose real delete was sent but has no outcome is looked up
-by id (credentials needed then). --retry-from takes the report it writes.`,
+		`Turn the journal a killed plan, apply or restore left (FILE.journal beside its --report) into
+that run's report, status interrupted: each image whose real delete, or staged retention's status
+change or tag, was sent is looked up by id (credentials needed then). apply --retry-from takes
+a recovered apply's report.`,
 		`  ecs-image-cleanup recover --journal apply.json.journal --policy nightly.yaml --report apply.json
   ecs-image-cleanup apply --policy nightly.yaml --retry-from apply.json --report apply-2.json --yes`,
 	},

@@ -81,6 +81,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		c.Dropped = true
 		c.End = time.Now()
 		s.logCall(c)
+		s.onAnswer(c)
 		if hj, ok := w.(http.Hijacker); ok {
 			if conn, _, err := hj.Hijack(); err == nil {
 				conn.Close()
@@ -99,6 +100,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// the log.
 	c.End = time.Now()
 	s.logCall(c)
+	s.onAnswer(c)
 	switch {
 	case e != nil && e.Status == 0:
 	case e != nil:

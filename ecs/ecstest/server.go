@@ -114,6 +114,13 @@ type Options struct {
 	// DescribeRegions lists them with the state's, and every other action answers for them as
 	// for an empty region rather than InvalidRegionId.NotFound.
 	Regions []string
+	// OnAnswer, when set, is called with every call once it is decided and logged, just before
+	// its answer leaves (or its connection is dropped), on the request's own goroutine: the
+	// effect is done and the client has not seen the answer yet. A test counts the answers of
+	// an action with it, or acts at the k-th (cancels a run, signals or kills a process) at an
+	// exact point rather than a time. It may block: the answer waits for it. It must be safe
+	// for concurrent use, and must not call the Server's methods that wait for requests.
+	OnAnswer func(Call)
 }
 
 // STSToken is the security token of an STS access key.
@@ -705,6 +712,13 @@ func (s *Server) logCall(c Call) {
 	s.counts[CallKind{Action: c.Action, Code: c.Code, DryRun: c.DryRun}]++
 	if !s.opts.DiscardCalls {
 		s.calls = append(s.calls, c)
+	}
+}
+
+// onAnswer calls Options.OnAnswer, if set, with a logged call.
+func (s *Server) onAnswer(c Call) {
+	if s.opts.OnAnswer != nil {
+		s.opts.OnAnswer(c)
 	}
 }
 

@@ -2,6 +2,10 @@ package ecstest
 
 import (
 	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -223,5 +227,62 @@ func TestModifyImageAttributeSameStatus(t *testing.T) {
 	}
 	if _, err := NewHandler(stagedState(), Options{SameStatus: "maybe"}); err == nil {
 		t.Fatal("SameStatus \"maybe\" accepted")
+	}
+}
+
+// TestOnAnswer: the hook sees every call, a dropped one too, once its effect is done and before
+// the client has its answer; the answer waits for it.
+func TestOnAnswer(t *testing.T) {
+	t.Parallel()
+	held := make(chan Call)
+	release := make(chan struct{})
+	var mu sync.Mutex
+	var seen []string
+	s := NewServer(stagedState(), Options{
+		Faults: map[string]Faults{"TagResources": {DropAfterDeleteRatio: 1}},
+		OnAnswer: func(c Call) {
+			mu.Lock()
+			seen = append(seen, fmt.Sprintf("%s dry=%v status=%d dropped=%v", c.Action, c.DryRun, c.Status, c.Dropped))
+			mu.Unlock()
+			if c.Action == "ModifyImageAttribute" && !c.DryRun {
+				held <- c
+				<-release
+			}
+		},
+	})
+	defer s.Close()
+	c := newClient(t, s)
+	wantCode(t, modifyStatus(c, "m-old", "Deprecated", true), "DryRunOperation", 400)
+	answered := make(chan error, 1)
+	go func() { answered <- modifyStatus(c, "m-old", "Deprecated", false) }()
+	call := <-held
+	// The effect is done, the call is logged, and the client is still waiting.
+	if im, _ := s.Image("cn-hangzhou", "m-old"); im.Status != "Deprecated" || !call.Effect || call.Status != 200 {
+		t.Fatalf("in the hook: image %s, call %+v", im.Status, call)
+	}
+	if n := s.Counts()[CallKind{Action: "ModifyImageAttribute"}]; n != 1 {
+		t.Fatalf("the held call is counted %d times, want 1", n)
+	}
+	select {
+	case err := <-answered:
+		t.Fatalf("the client had its answer while the hook held it: %v", err)
+	default:
+	}
+	close(release)
+	if err := <-answered; err != nil {
+		t.Fatal(err)
+	}
+	_, err := c.TagResourcesWithContext(context.Background(), &ecs.TagResourcesRequest{RegionId: tea.String("cn-hangzhou"),
+		ResourceType: tea.String("image"), ResourceId: []*string{tea.String("m-old")},
+		Tag: []*ecs.TagResourcesRequestTag{{Key: tea.String("k"), Value: tea.String("v")}}}, rt)
+	if err == nil {
+		t.Fatal("a dropped connection answered")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	want := []string{"ModifyImageAttribute dry=true status=400 dropped=false", "ModifyImageAttribute dry=false status=200 dropped=false",
+		"TagResources dry=false status=0 dropped=true"}
+	if !slices.Equal(seen, want) {
+		t.Fatalf("the hook saw\n%s\nwant\n%s", strings.Join(seen, "\n"), strings.Join(want, "\n"))
 	}
 }
