@@ -470,9 +470,6 @@ const (
 	// CodeImageGone: the image no longer exists, and this run did not delete it (the runner's
 	// code of the same name).
 	CodeImageGone = "ImageGone"
-	// CodeInGracePeriod: a Deprecated image whose grace period is not over (the runner's code of
-	// the same name).
-	CodeInGracePeriod = "InGracePeriod"
 )
 
 // DeprecatedAtTag is the tag staged retention puts on the images it deprecates
