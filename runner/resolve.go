@@ -172,7 +172,7 @@ func (r *Runner) resolve(ctx context.Context, rs *regionState, reg *policy.Regio
 			switch {
 			case r.cfg.Only[it.region+"/"+it.id]:
 				kept = append(kept, it)
-			case it.state == stateSelected && !r.cfg.OnlyKnown[it.region+"/"+it.id]:
+			case (it.state == stateSelected || it.state == stateDeprecating) && !r.cfg.OnlyKnown[it.region+"/"+it.id]:
 				outside++ // selected now, and new to the source of Only: never touched
 			}
 		}

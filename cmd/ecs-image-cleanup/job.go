@@ -842,8 +842,11 @@ func retrySet(path string) (only, known map[string]bool, err error) {
 	if prev.SchemaVersion != report.SchemaVersion {
 		return nil, nil, fmt.Errorf("%s has schema_version %d, want %d", path, prev.SchemaVersion, report.SchemaVersion)
 	}
-	if prev.Command == runner.Plan {
+	switch prev.Command {
+	case runner.Plan:
 		return nil, nil, fmt.Errorf("%s is a plan, which deleted nothing to retry: to carry it out, apply --plan %s", path, path)
+	case runner.Restore:
+		return nil, nil, fmt.Errorf("%s is a report of restore: --retry-from takes an apply's report (run restore again to retry it)", path)
 	}
 	only, known = map[string]bool{}, map[string]bool{}
 	for _, e := range prev.Images {

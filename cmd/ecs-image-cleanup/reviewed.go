@@ -18,12 +18,13 @@ import (
 const defaultMaxPlanAge = "7d"
 
 // reviewedPlan is a plan report that apply --plan carries out: only the images it says
-// would_delete may be deleted, each checked again against the account and the policy now.
+// would_delete (or would_deprecate, or would tag) may be changed, each checked again against the
+// account and the policy now.
 type reviewedPlan struct {
 	path       string
 	policyPath string // as the plan recorded it
 	policySHA  string
-	only       map[string]bool // "region/image_id" of its would_delete images
+	only       map[string]bool // "region/image_id" of the images it would change
 	known      map[string]bool // "region/image_id" of every image it reported
 }
 
@@ -61,7 +62,10 @@ func loadPlan(path string, maxAge time.Duration, now time.Time) (*reviewedPlan, 
 	p := &reviewedPlan{path: path, policyPath: rep.Policy.Path, policySHA: rep.Policy.SHA256, only: map[string]bool{}, known: map[string]bool{}}
 	for _, e := range rep.Images {
 		p.known[e.Region+"/"+e.ImageID] = true
-		if e.Outcome == report.WouldDelete {
+		// What the plan said apply would change: delete, deprecate, or tag a Deprecated image
+		// (skipped, in its grace period; one whose tag is there already stays as it is).
+		if e.Outcome == report.WouldDelete || e.Outcome == report.WouldDeprecate ||
+			(e.Outcome == report.Skipped && e.Code == report.CodeInGracePeriod) {
 			p.only[e.Region+"/"+e.ImageID] = true
 		}
 	}

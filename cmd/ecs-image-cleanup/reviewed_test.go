@@ -120,10 +120,18 @@ func TestApplyPlanCarriesOutTheReviewedPlan(t *testing.T) {
 	if _, ok := srv.Image("cn-hangzhou", "m-hznew01"); !ok {
 		t.Error("the new image was deleted")
 	}
+	// Staged retention: what the plan said apply would deprecate, apply --plan deprecates.
+	if e := got["m-bjci0001"]; e.Outcome != report.Deprecated {
+		t.Errorf("m-bjci0001: %s %q, want deprecated as the plan said (%s)", e.Outcome, e.Code, e.Message)
+	}
+	if img, _ := srv.Image("cn-beijing", "m-bjci0001"); img.Status != "Deprecated" {
+		t.Errorf("m-bjci0001 is %s after apply --plan, want Deprecated", img.Status)
+	}
 }
 
 // TestApplyPlanRefusals: a plan is refused before any request when the policy changed, when it
-// is too old, when it is not a plan, and --retry-from refuses a plan with a pointer to --plan.
+// is too old, when it is not a plan, and --retry-from refuses a plan with a pointer to --plan,
+// and a restore's report.
 func TestApplyPlanRefusals(t *testing.T) {
 	srv, _ := confirmSetup(t)
 	dir := t.TempDir()
@@ -150,6 +158,9 @@ func TestApplyPlanRefusals(t *testing.T) {
 	applied := *plan
 	applied.Command = "apply"
 	appliedPath := writeJSON("applied.json", &applied)
+	restored := *plan
+	restored.Command = "restore"
+	restoredPath := writeJSON("restored.json", &restored)
 	edited := filepath.Join(dir, "edited.yaml")
 	data, _ := os.ReadFile(pol)
 	if err := os.WriteFile(edited, append(data, []byte("# a comment is a change\n")...), 0o644); err != nil {
@@ -167,6 +178,7 @@ func TestApplyPlanRefusals(t *testing.T) {
 		{"not a plan", []string{"apply", "--yes", "--plan", appliedPath}, "not of plan"},
 		{"retry-from a plan", []string{"apply", "--yes", "--policy", pol, "--retry-from", planPath}, "apply --plan " + planPath},
 		{"plan and retry-from", []string{"apply", "--yes", "--plan", planPath, "--retry-from", planPath}, "give one"},
+		{"retry-from a restore", []string{"apply", "--yes", "--policy", pol, "--retry-from", restoredPath}, "is a report of restore"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			before := len(srv.Calls())
