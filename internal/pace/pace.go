@@ -5,7 +5,8 @@
 //     3 standard errors above it in the last 32 answers, 40% of them, or in the last 512). The
 //     background: the share throttled at paces the service took, from a 20% prior, at most 25%.
 //   - Cut: ceiling = the pace x the share let through since throttling began (and since the
-//     last idle second) / (1-background); the pace restarts at 0.9 x ceiling. Almost nothing
+//     last idle second) / (1-background), at least 0.7 x a known one (below 0.9 x, it is climbed
+//     back to once, after the recovery); the pace restarts at 0.9 x ceiling. Almost nothing
 //     through (an outage): the Min, ceiling kept.
 //   - A window where the job sent under 80% of its pace (CPU, concurrency) never cuts.
 //   - Recover: from the first answer after a cut that is not a throttle, the pace climbs along
@@ -32,6 +33,8 @@ type Config struct {
 const (
 	doubling     = 250 * time.Millisecond // slow start doubles the pace per this much held-back time
 	recoverTime  = 1500 * time.Millisecond
+	maxCut       = 0.70             // a cut keeps at least this share of a known ceiling...
+	regain       = 0.90             // ...and one below this share of it climbs back to it once
 	restart      = 0.90             // a cut restarts at this share of the ceiling...
 	plateau      = 0.99             // ...and climbs back to this share of it
 	probeGain    = 0.10             // the probe is this much above the plateau...
@@ -92,6 +95,8 @@ type Pacer struct {
 	confirmed bool          // the last two cuts found the same ceiling: probe slowly
 	known     bool          // a limit was found: after an outage, no slow start
 	before    float64       // the ceiling before the last cut
+	regainTo  float64       // recovering from a large cut: the ceiling it took down, climbed back to next; 0 if none
+	low       float64       // climbing back to a ceiling a large cut took down: the ceiling the cut found; 0 if not
 	cutAt     time.Time     // the last cut
 	since     time.Time     // recovering: the first answer that went through; zero until then
 	boundAt   time.Duration // slow start, probing: bound when the phase began
@@ -183,7 +188,13 @@ func (p *Pacer) pace(now time.Time) float64 {
 		if !p.since.IsZero() {
 			t := now.Sub(p.since)
 			top := plateau * p.ceiling
+			if t >= recoverTime && p.regainTo > p.ceiling {
+				// A large cut: climb once more, back to the ceiling it took down.
+				p.low, p.from, p.ceiling, p.regainTo, p.since = p.ceiling, top, p.regainTo, 0, now
+				return p.pace(now)
+			}
 			if t >= recoverTime {
+				p.low = 0
 				p.ph, p.boundAt = probing, p.bound
 				if !p.known {
 					p.ph, p.from = slowStart, top // an outage before any limit: learn from here
@@ -337,12 +348,27 @@ func (p *Pacer) cut(now time.Time, bg float64) {
 		// through, then climb to where the service last took calls. Cuts just before were the
 		// outage's onset, not a limit: their ceilings are forgotten.
 		p.ceiling = max(p.ceiling, p.before, p.cfg.Start)
-		p.from = p.cfg.Min
+		p.from, p.low, p.regainTo = p.cfg.Min, 0, 0
 	} else {
-		prev := p.ceiling
+		prev, known := p.ceiling, p.known
+		base := prev
+		if p.low > 0 {
+			base = p.low // the climb back failed: the ceiling the large cut found stands
+		}
 		p.known = true
 		bg = min(bg, p.bgT/max(1, p.bgN)) // the prior tells limits from noise; it is not a measure
 		p.ceiling = pace * share / (1 - bg)
+		if known {
+			// A few answers after a cut, at a service whose bucket the cut's overshoot
+			// emptied, measure little: one cut takes a known ceiling down by 30% at most,
+			// and a large cut is tried once more after the recovery (regainTo).
+			p.ceiling = max(p.ceiling, maxCut*base)
+		}
+		p.regainTo = 0
+		if known && p.low == 0 && p.ceiling < regain*prev {
+			p.regainTo = prev
+		}
+		p.low = 0
 		p.confirmed = math.Abs(p.ceiling-prev) < confirm*prev
 		p.from = restart * p.ceiling
 	}

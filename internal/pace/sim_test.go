@@ -304,3 +304,52 @@ func TestIdleSpellIsNotALimit(t *testing.T) {
 		}
 	}
 }
+
+// TestFollowsALimitThatDrops: a cut takes a known ceiling down by 30% at most, so a limit that
+// falls fivefold takes a few cuts to follow; within 5 s the job is under the new limit, and
+// throttled little from then on.
+func TestFollowsALimitThatDrops(t *testing.T) {
+	s := newSim(200, 0, Config{})
+	s.run(30 * time.Second)
+	s.svc.limit = 40
+	s.run(15 * time.Second)
+	_, during := s.sums(30, 35)
+	a, th := s.sums(35, 45)
+	t.Logf("limit 200/s, then 40/s: paces %v; %d throttles in the 5 s after the drop, then %.1f answered/s, %.2f%% throttled",
+		s.paces[29:], during, float64(a)/10, 100*float64(th)/float64(a+th))
+	if p := s.paces[34]; p > 1.2*40 {
+		t.Errorf("5 s after the limit fell to 40/s, the pace is %.1f", p)
+	}
+	if float64(a)/10 < 0.9*40 || float64(th)/float64(a+th) > 0.02 {
+		t.Errorf("after the drop: %.1f answered/s, %.2f%% throttled", float64(a)/10, 100*float64(th)/float64(a+th))
+	}
+}
+
+// TestABriefBurstCutsLittle: at a known limit, a tenth of a second in which half the answers are
+// throttles (the service's bucket emptied by a cut's overshoot, requests bunched up) takes the
+// pace down by 30% at most, and it is back at 90% of the limit within 3 s.
+func TestABriefBurstCutsLittle(t *testing.T) {
+	for _, limit := range []float64{50, 200} {
+		s := newSim(limit, 0, Config{})
+		s.run(30 * time.Second)
+		s.svc.background = 0.5
+		low := s.p.Rate()
+		for range 100 {
+			s.run(time.Millisecond)
+			low = min(low, s.p.Rate())
+		}
+		s.svc.background = 0
+		back := -1
+		for ms := range 5000 {
+			s.run(time.Millisecond)
+			low = min(low, s.p.Rate())
+			if back < 0 && s.p.Rate() >= 0.9*limit {
+				back = ms
+			}
+		}
+		t.Logf("limit %.0f/s: lowest pace %.1f, back at 90%% %d ms after the burst", limit, low, back)
+		if low < 0.7*0.9*limit || back < 0 || back > 3000 {
+			t.Errorf("limit %.0f/s: a brief burst of throttles took the pace to %.1f, back at 90%% after %d ms", limit, low, back)
+		}
+	}
+}
