@@ -1,6 +1,7 @@
 package pace
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -350,6 +351,37 @@ func TestABriefBurstCutsLittle(t *testing.T) {
 		t.Logf("limit %.0f/s: lowest pace %.1f, back at 90%% %d ms after the burst", limit, low, back)
 		if low < 0.7*0.9*limit || back < 0 || back > 3000 {
 			t.Errorf("limit %.0f/s: a brief burst of throttles took the pace to %.1f, back at 90%% after %d ms", limit, low, back)
+		}
+	}
+}
+
+// BenchmarkLearningCost reports, in simulation, the throttled answers a cold Pacer takes to find
+// a limit (throttles; up to the end of the first recovery, with the answers still in flight
+// then) and how long that takes (learn-ms), at answer latencies of 5, 50 and 100 ms, with a
+// sender that is never short of requests: the worst case, since the job's concurrency bounds
+// how many requests are in flight when the first throttles come back.
+//
+//	go test -run '^$' -bench LearningCost ./internal/pace
+func BenchmarkLearningCost(b *testing.B) {
+	for _, latency := range []int{5, 50, 100} {
+		for _, limit := range limits {
+			b.Run(fmt.Sprintf("latency=%dms/limit=%.0f", latency, limit), func(b *testing.B) {
+				for b.Loop() {
+					s := newSim(limit, 0, Config{})
+					s.latency = latency
+					for s.p.window == 0 || s.p.ph == recovering {
+						s.run(time.Millisecond)
+						if s.ms > 60_000 {
+							b.Fatalf("no limit found in a minute")
+						}
+					}
+					learnt := s.ms
+					s.run(time.Duration(len(s.queue)+s.latency) * time.Millisecond)
+					_, n := s.sums(0, len(s.answered))
+					b.ReportMetric(float64(n), "throttles")
+					b.ReportMetric(float64(learnt), "learn-ms")
+				}
+			})
 		}
 	}
 }
