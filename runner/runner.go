@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -263,7 +264,16 @@ func (r *Runner) region(name string) *regionState {
 	if rs == nil {
 		rs = &regionState{name: name, limiters: map[string]*pace.Pacer{}, ownCount: -1}
 		for _, action := range slices.Concat([]string{"DescribeImages", "DeleteImage"}, followUpActions, referenceActions, stagedActions) {
-			rs.limiters[action] = pace.New(r.cfg.Rate, time.Now) // pacing follows the real clock, whatever Now says
+			cfg := r.cfg.Rate
+			told := cfg.OnCut
+			cfg.OnCut = func(ceiling, restart float64, outage bool) {
+				if told != nil {
+					told(ceiling, restart, outage)
+				}
+				r.log.Debug("pace cut", zap.String("region", name), zap.String("action", action),
+					zap.Float64("ceiling", math.Round(ceiling*10)/10), zap.Float64("restart", math.Round(restart*10)/10), zap.Bool("outage", outage))
+			}
+			rs.limiters[action] = pace.New(cfg, time.Now) // pacing follows the real clock, whatever Now says
 		}
 		r.regions[name] = rs
 		r.order = append(r.order, name)

@@ -155,10 +155,17 @@ func (w workload) runJob(tb testing.TB) measured {
 	}
 	h.data = []byte(pol)
 	var deleted int
+	var low lowestCut
 	m := measure(srv, func() {
-		rep := h.run(tb, runner.Apply, func(c *runner.Config) { c.Retry, c.Rate = runner.RetryConfig{}, runner.RateConfig{}; c.Now = time.Now })
+		rep := h.run(tb, runner.Apply, func(c *runner.Config) {
+			c.Retry, c.Rate = runner.RetryConfig{}, runner.RateConfig{OnCut: low.cut}
+			c.Now = time.Now
+		})
 		deleted = rep.Summary.Deleted
 	})
+	if w.regionRPS > 0 {
+		low.report(tb, w.regionRPS)
+	}
 	if want := w.regions * w.perRegion; deleted != want {
 		tb.Fatalf("deleted %d of %d", deleted, want)
 	}

@@ -28,6 +28,10 @@ type Config struct {
 	Max   float64 // requests/s never exceeded; 0 = no ceiling
 	Min   float64 // the floor under total throttling; default 1
 	Start float64 // the cold-start pace; default 50
+	// OnCut, when set, is told of each cut: the ceiling found, the pace restarted at, and
+	// whether it was taken for an outage. It is called under the Pacer's lock: it must not
+	// call the Pacer.
+	OnCut func(ceiling, restart float64, outage bool)
 }
 
 const (
@@ -377,6 +381,9 @@ func (p *Pacer) cut(now time.Time, bg float64) {
 	p.window++
 	p.ring, p.firstT = p.ring[:0], -1
 	p.tokens = min(p.tokens, 0) // no burst at the old pace
+	if p.cfg.OnCut != nil {
+		p.cfg.OnCut(p.ceiling, p.from, outage)
+	}
 }
 
 // background is the share of answers throttled whatever the pace, measured where the pace was

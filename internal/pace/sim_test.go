@@ -385,3 +385,28 @@ func BenchmarkLearningCost(b *testing.B) {
 		}
 	}
 }
+
+// TestOnCutTellsEachCut: Config.OnCut hears of every cut, with the ceiling found and the pace
+// restarted at, and of an outage as one.
+func TestOnCutTellsEachCut(t *testing.T) {
+	var cuts, outages int
+	var last [2]float64
+	cfg := Config{OnCut: func(ceiling, restart float64, outage bool) {
+		if outage {
+			outages++
+			return
+		}
+		cuts++
+		last = [2]float64{ceiling, restart}
+	}}
+	s := newSim(200, 0, cfg)
+	s.run(10 * time.Second)
+	if cuts == 0 || outages != 0 || last[0] != s.p.ceiling || last[1] > last[0] {
+		t.Errorf("limit 200/s: %d cuts, %d outages, the last at %v; the pacer's ceiling %.1f", cuts, outages, last, s.p.ceiling)
+	}
+	s.svc.outage = true
+	s.run(2 * time.Second)
+	if outages == 0 {
+		t.Error("total throttling: OnCut heard of no outage")
+	}
+}
