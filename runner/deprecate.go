@@ -107,16 +107,11 @@ func (r *Runner) deprecateOne(ctx context.Context, rs *regionState, it *item) {
 	}
 	now := r.now().UTC()
 	value := now.Format(time.RFC3339)
-	sent := false
-	var e *ecs.Error
-	if ctx.Err() == nil { // a stop sends no tag: the image is deprecated all the same
-		e = r.change(ctx, rs, it, "TagResources", func(ctx context.Context) (ecs.Result, error) {
-			sent = true
-			r.journalSent(report.ActionTagResources, it.region, it.id)
-			return r.cfg.API.TagImage(ctx, ecs.TagImageInput{Region: it.region, ImageID: it.id,
-				Tags: map[string]string{policy.DeprecatedAtTag: value}})
-		}, func(img ecs.Image) bool { return img.Tags[policy.DeprecatedAtTag] == value })
-	}
+	// A stop sends no tag: the image is deprecated all the same.
+	e, sent := r.sendTagChange(ctx, rs, it, report.ActionTagResources, func(ctx context.Context) (ecs.Result, error) {
+		return r.cfg.API.TagImage(ctx, ecs.TagImageInput{Region: it.region, ImageID: it.id,
+			Tags: map[string]string{policy.DeprecatedAtTag: value}})
+	}, func(img ecs.Image) bool { return img.Tags[policy.DeprecatedAtTag] == value })
 	r.mu.Lock()
 	it.eligible = now.Add(it.grace)
 	r.mu.Unlock()
@@ -257,4 +252,21 @@ func (r *Runner) call(ctx context.Context, rs *regionState, it *item, action str
 			zap.String("action", action), zap.String("code", e.Code))
 	}
 	return e, unsure
+}
+
+// sendTagChange sends a tag change of staged retention (TagResources or UntagResources, the
+// action), with its journal line, unless the run stopped, and reports whether it was sent; done
+// tells from a lookup whether a change whose answer was lost took effect (change).
+func (r *Runner) sendTagChange(ctx context.Context, rs *regionState, it *item, action string,
+	call func(context.Context) (ecs.Result, error), done func(ecs.Image) bool) (*ecs.Error, bool) {
+	if ctx.Err() != nil {
+		return nil, false
+	}
+	sent := false
+	e := r.change(ctx, rs, it, action, func(ctx context.Context) (ecs.Result, error) {
+		sent = true
+		r.journalSent(action, it.region, it.id)
+		return call(ctx)
+	}, done)
+	return e, sent
 }

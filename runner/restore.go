@@ -153,15 +153,10 @@ func (r *Runner) restoreOne(ctx context.Context, rs *regionState, it *item, dry 
 		r.move(it, stateRestoring, "", "")
 		return
 	}
-	sent := false
-	var e *ecs.Error
-	if ctx.Err() == nil { // a stop sends no untag: the image is restored all the same
-		e = r.change(ctx, rs, it, "UntagResources", func(ctx context.Context) (ecs.Result, error) {
-			sent = true
-			r.journalSent(report.ActionUntagResources, it.region, it.id)
-			return r.cfg.API.UntagImage(ctx, ecs.UntagImageInput{Region: it.region, ImageID: it.id, Keys: []string{policy.DeprecatedAtTag}})
-		}, func(img ecs.Image) bool { _, tagged := img.Tags[policy.DeprecatedAtTag]; return !tagged })
-	}
+	// A stop sends no untag: the image is restored all the same.
+	e, sent := r.sendTagChange(ctx, rs, it, report.ActionUntagResources, func(ctx context.Context) (ecs.Result, error) {
+		return r.cfg.API.UntagImage(ctx, ecs.UntagImageInput{Region: it.region, ImageID: it.id, Keys: []string{policy.DeprecatedAtTag}})
+	}, func(img ecs.Image) bool { _, tagged := img.Tags[policy.DeprecatedAtTag]; return !tagged })
 	switch {
 	case ctx.Err() != nil && !sent:
 		r.move(it, stateRestored, "", "set back to Available; the run stopped before it removed the "+policy.DeprecatedAtTag+" tag "+tagLeftHarmless)
