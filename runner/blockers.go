@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"slices"
+	"strings"
 	"sync"
 
 	"go.uber.org/zap"
@@ -102,8 +103,18 @@ func (r *Runner) blockersOf(e *report.Entry, it *item) *report.Blockers {
 		b.LookupError = "not looked up: the run stopped first"
 	}
 	b.Remediation = ecs.Remediation(e.Code)
+	if it.toDeprecate {
+		// Staged retention: the refusal came at the deprecation, which the next run retries.
+		b.Remediation = strings.TrimSuffix(b.Remediation, ", then delete it") + stagedNext
+	}
+	if b.Remediation == stagedNext {
+		b.Remediation = e.Message + stagedNext
+	}
 	if b.Remediation == "" {
 		b.Remediation = e.Message
 	}
 	return &b
 }
+
+// stagedNext ends the remediation of an image staged retention could not deprecate.
+const stagedNext = "; the next run deprecates it (deprecate_first)"

@@ -39,7 +39,7 @@ func (r *Runner) stage(reg *policy.Region, it *item, img ecs.Image) {
 	}
 	it.grace = reg.DeprecateFirst
 	if img.Status != ecs.StatusDeprecated {
-		it.state = stateDeprecating
+		it.state, it.toDeprecate = stateDeprecating, true
 		return
 	}
 	now := r.now().UTC()

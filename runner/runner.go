@@ -214,6 +214,7 @@ type item struct {
 	referencedBy []string         // what still names the image, when that kept it
 	grace        time.Duration    // staged retention: the region's deprecate_first; 0 when not staged
 	tagOnly      bool             // staged retention: Deprecated already, without our tag: tag it only
+	toDeprecate  bool             // staged retention: selected to be deprecated (not yet Deprecated)
 	eligible     time.Time        // staged retention: when a deprecated (or to be) image may be deleted; zero when unknown
 	changed      bool             // staged retention: its real status change took effect (answered, or found by a lookup)
 	confirmed    bool             // a lookup after its real delete settled it (settleDeleted)

@@ -326,6 +326,9 @@ func stagedFaultSuite(t *testing.T, sameStatus string) {
 			if !ok || im.status != "Available" || im.tag != "" {
 				bad("must be blocked (or failed) and unchanged")
 			}
+			if e.Outcome == report.Blocked && (e.Blockers == nil || !strings.HasSuffix(e.Blockers.Remediation, "the next run deprecates it (deprecate_first)")) {
+				bad("a refused deprecation's remediation must say the next run deprecates it")
+			}
 		case kindNamed:
 			if e.Outcome != report.Skipped || im.status != "Available" || im.tag != "" {
 				bad("must be skipped and unchanged")
