@@ -288,12 +288,13 @@ func writeMarkdown(w io.Writer, a *Audit) error {
 		row(ar.Region, ar.Summary)
 	}
 	row("**total**", a.Summary)
-	b.WriteString("\n")
 	verb := "Reclaimed"
 	if a.Command == "plan" {
 		verb = "Would reclaim"
 	}
-	fmt.Fprintf(&b, "%s **%d GiB** of images and **%d GiB** of snapshots.\n", verb, a.Summary.ImageGiB, a.Summary.SnapshotGiB)
+	if a.Command != "restore" { // restore deletes nothing
+		fmt.Fprintf(&b, "\n%s **%d GiB** of images and **%d GiB** of snapshots.\n", verb, a.Summary.ImageGiB, a.Summary.SnapshotGiB)
+	}
 	if a.Command == "plan" && a.Summary.Snapshots.WouldDelete > 0 {
 		b.WriteString("\nA plan cannot see disks created from a snapshot: apply keeps those snapshots (SnapshotCreatedDisk).\n")
 	}

@@ -75,6 +75,9 @@ func SummarizeWith(w io.Writer, r *Report, o Options) error {
 		fmt.Fprintf(w, "snapshots: %d deleted, %d would_delete, %d kept, %d failed, %d skipped, %d not_attempted\n",
 			ss.Deleted, ss.WouldDelete, ss.Kept, ss.Failed, ss.Skipped, ss.NotAttempted)
 	}
+	if r.Command == "restore" {
+		return nil // restore deletes nothing: no space to speak of
+	}
 	verb := "reclaimed"
 	if r.Command == "plan" {
 		verb = "would reclaim"
