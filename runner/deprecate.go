@@ -62,27 +62,29 @@ func (r *Runner) stage(reg *policy.Region, it *item, img ecs.Image) {
 // image to deprecate, ModifyImageAttribute Status=Deprecated with DryRun. On plan one that passes
 // is would_deprecate; on apply it passes to stateToDeprecate, as does, at once, a Deprecated
 // image that only needs our tag (TagResources has no DryRun). A refusal (a shared image) is
-// blocked; the job never unshares.
+// blocked; the job never unshares. Each region's first DryRuns go one at a time
+// (eachItemProbed).
 func (r *Runner) deprecateDry(ctx context.Context) {
 	its := r.itemsIn(stateDeprecating)
 	if len(its) == 0 {
 		return
 	}
-	r.eachItem(its, func(rs *regionState, it *item) {
+	r.eachItemProbed(its, func(rs *regionState, it *item) bool {
 		if r.endIfHalted(ctx, rs, it) {
-			return
+			return false
 		}
 		if !it.tagOnly && !r.setStatus(ctx, rs, it, ecs.StatusDeprecated, true) {
-			return
+			return false
 		}
 		if r.cfg.Command == Plan {
 			r.mu.Lock()
 			it.eligible = r.now().UTC().Add(it.grace)
 			r.mu.Unlock()
 			r.move(it, stateWouldDeprecate, "", "apply would deprecate it; deleted no earlier than "+it.eligible.Format(time.RFC3339))
-			return
+		} else {
+			r.move(it, stateToDeprecate, "", "")
 		}
-		r.move(it, stateToDeprecate, "", "")
+		return !it.tagOnly // a tag-only image sent no DryRun: it proves nothing
 	})
 }
 

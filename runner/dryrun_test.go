@@ -119,3 +119,48 @@ func TestListingFailureMakesThePartialStatus(t *testing.T) {
 		t.Errorf("cn-hangzhou kept %d images: the other region must go on", got)
 	}
 }
+
+// TestStagedDryRunNotHonouredChangesOneImageARegion: an endpoint that really changes an image on
+// a ModifyImageAttribute DryRun (deprecating it, or on restore making it Available) gets one
+// DryRun a region, then one at a time until one passes, as DeleteImage's do: it changes at
+// most one image a region before the run stops on it, at concurrency 64.
+func TestStagedDryRunNotHonouredChangesOneImageARegion(t *testing.T) {
+	regions := []string{"cn-hangzhou", "cn-beijing"}
+	const perRegion = 100
+	for _, command := range []string{runner.Plan, runner.Apply, runner.Restore} {
+		t.Run(command, func(t *testing.T) {
+			st := simpleState(perRegion, regions...)
+			want := "Available" // what an ignored DryRun does not leave
+			if command == runner.Restore {
+				want = "Deprecated"
+				for _, reg := range st.Regions {
+					for i := range reg.Images {
+						reg.Images[i].Status = "Deprecated"
+						reg.Images[i].Tags = map[string]string{"ecs-image-cleanup/deprecated-at": now.AddDate(0, 0, -1).UTC().Format("2006-01-02T15:04:05Z")}
+					}
+				}
+			}
+			h := newHarness(t, st, ecstest.Options{IgnoreDryRun: true}, simplePolicy(64, "deprecate_first: 14d\n", regions...))
+			rep := h.run(t, command, func(c *runner.Config) { c.Confirm = func([]report.Entry) bool { return true } })
+			changed := 0
+			for _, region := range regions {
+				n := 0
+				for _, img := range h.srv.Images(region) {
+					if img.Status != want {
+						n++
+					}
+				}
+				if n > 1 {
+					t.Errorf("%s: the service changed %d images on DryRun; at most 1 a region may be", region, n)
+				}
+				changed += n
+			}
+			if changed == 0 {
+				t.Fatal("no image was changed: the test did not meet the fault")
+			}
+			if !strings.Contains(rep.Fault, "did not honour DryRun") {
+				t.Errorf("fault %q: want it to say DryRun was not honoured", rep.Fault)
+			}
+		})
+	}
+}

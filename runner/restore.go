@@ -139,19 +139,25 @@ func (r *Runner) restoreEach(ctx context.Context, its []*item, dry bool) {
 	if len(its) == 0 {
 		return
 	}
+	if dry {
+		r.eachItemProbed(its, func(rs *regionState, it *item) bool { return r.restoreOne(ctx, rs, it, dry) })
+		return
+	}
 	r.eachItem(its, func(rs *regionState, it *item) { r.restoreOne(ctx, rs, it, dry) })
 }
 
-func (r *Runner) restoreOne(ctx context.Context, rs *regionState, it *item, dry bool) {
+// restoreOne restores one image (with DryRun: checks that it may be), and reports whether its
+// DryRun passed.
+func (r *Runner) restoreOne(ctx context.Context, rs *regionState, it *item, dry bool) bool {
 	if r.endIfHalted(ctx, rs, it) {
-		return
+		return false
 	}
 	if !r.setStatus(ctx, rs, it, ecs.StatusAvailable, dry) {
-		return
+		return false
 	}
 	if dry {
 		r.move(it, stateRestoring, "", "")
-		return
+		return true
 	}
 	// A stop sends no untag: the image is restored all the same.
 	e, sent := r.sendTagChange(ctx, rs, it, report.ActionUntagResources, func(ctx context.Context) (ecs.Result, error) {
@@ -169,4 +175,5 @@ func (r *Runner) restoreOne(ctx context.Context, rs *regionState, it *item, dry 
 	default:
 		r.move(it, stateRestored, "", "set back to Available; the "+policy.DeprecatedAtTag+" tag removed")
 	}
+	return false
 }

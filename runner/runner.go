@@ -503,6 +503,27 @@ func (r *Runner) eachItem(items []*item, fn func(rs *regionState, it *item)) {
 	})
 }
 
+// eachItemProbed is eachItem for a DryRun step: in each region the items go one at a time until
+// fn reports that one proved the endpoint honours DryRun (a DryRun that passed), then all the
+// others at once, so that an endpoint that ignores DryRun changes one image a region at most
+// before the run stops on it (as the DeleteImage DryRuns do, dispatch).
+func (r *Runner) eachItemProbed(items []*item, fn func(rs *regionState, it *item) (proven bool)) {
+	r.eachRegion(items, func(rs *regionState, its []*item) {
+		i := 0
+		for i < len(its) {
+			i++
+			if fn(rs, its[i-1]) {
+				break
+			}
+		}
+		var wg sync.WaitGroup
+		for _, it := range its[i:] {
+			wg.Go(func() { fn(rs, it) })
+		}
+		wg.Wait()
+	})
+}
+
 // eachRegion runs fn on every region's share of items, all regions at once, and returns when
 // all have.
 func (r *Runner) eachRegion(items []*item, fn func(rs *regionState, its []*item)) {
