@@ -222,7 +222,11 @@ func (s *Server) describeImages(p params, c *Call, _ *faultDraw) (any, *apiError
 	resp := &describeImagesResp{RequestId: c.RequestID, RegionId: rs.name, PageNumber: pageNumber, PageSize: pageSize}
 	resp.Images.Image = []imageJSON{}
 	first := (pageNumber - 1) * pageSize
-	for _, im := range rs.sortedImages() {
+	images := rs.sortedImages
+	if ids != nil {
+		images = func() []*Image { return rs.imagesIn(ids) }
+	}
+	for _, im := range images() {
 		// Without ImageOwnerAlias the service lists system, self, shared (others) and community
 		// images, never marketplace ones: those only with ImageOwnerAlias=marketplace.
 		if !statuses[im.Status] || ids != nil && !ids[im.ID] || owner != "" && im.OwnerAlias != owner ||

@@ -585,19 +585,34 @@ func (s *Server) State() *State {
 	return st
 }
 
+// imagesIn returns the images of ids that exist, in sortedImages' order: a lookup by id reads
+// those alone, as the service's does, not the whole region sorted again after each change.
+func (rs *regionState) imagesIn(ids map[string]bool) []*Image {
+	out := make([]*Image, 0, len(ids))
+	for id := range ids {
+		if im := rs.images[id]; im != nil {
+			out = append(out, im)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return imageBefore(out[i], out[j]) })
+	return out
+}
+
+// imageBefore is the listing's order: newest first, then by id.
+func imageBefore(a, b *Image) bool {
+	if !a.CreationTime.Equal(b.CreationTime) {
+		return a.CreationTime.After(b.CreationTime)
+	}
+	return a.ID < b.ID
+}
+
 func (rs *regionState) sortedImages() []*Image {
 	if rs.sorted == nil {
 		rs.sorted = make([]*Image, 0, len(rs.images))
 		for _, im := range rs.images {
 			rs.sorted = append(rs.sorted, im)
 		}
-		sort.Slice(rs.sorted, func(i, j int) bool {
-			a, b := rs.sorted[i], rs.sorted[j]
-			if !a.CreationTime.Equal(b.CreationTime) {
-				return a.CreationTime.After(b.CreationTime)
-			}
-			return a.ID < b.ID
-		})
+		sort.Slice(rs.sorted, func(i, j int) bool { return imageBefore(rs.sorted[i], rs.sorted[j]) })
 	}
 	return rs.sorted
 }
