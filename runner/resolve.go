@@ -131,8 +131,11 @@ func (r *Runner) resolve(ctx context.Context, rs *regionState, reg *policy.Regio
 		if seen[img.ID] {
 			continue
 		}
-		it := &item{region: reg.ID, id: img.ID, name: img.Name, force: reg.Force, size: img.SizeGiB, snapshots: img.Snapshots,
+		it := &item{region: reg.ID, id: img.ID, name: img.Name, force: reg.Force, size: img.SizeGiB,
 			createdAt: img.CreationTime, family: img.Family}
+		if reg.DeleteSnapshots {
+			it.snapshots = img.Snapshots // kept only where they are deleted: a large account holds less
+		}
 		switch {
 		case v.Kind == policy.Selected:
 			it.selectedBy = "select"

@@ -194,30 +194,32 @@ type Runner struct {
 // Runner.mu once the item is shared.
 type item struct {
 	region, id, name string
-	force            bool
 
 	state     state  // changed only by Runner.move once the item is shared
 	code      string // why it is in its state: the service's code or one of ours
 	message   string
 	requestID string
 	attempts  int
-	errors    int  // error answers (not throttles) in the current phase
-	inflight  bool // a request for it is on its way
+	errors    int // error answers (not throttles) in the current phase
 
 	createdAt    time.Time        // from the listing; zero when not found
 	family       string           // from the listing
 	selectedBy   string           // "image_ids" or "select"; "" when not selected
 	protectedBy  string           // the rule that kept a skipped image
 	size         int              // GiB, from the listing
-	snapshots    []ecs.Snapshot   // from the listing's DiskDeviceMappings
+	snapshots    []ecs.Snapshot   // from the listing's DiskDeviceMappings, where they are deleted
 	blockers     *report.Blockers // what the blocker lookup found; nil when none was made
 	referencedBy []string         // what still names the image, when that kept it
 	grace        time.Duration    // staged retention: the region's deprecate_first; 0 when not staged
-	tagOnly      bool             // staged retention: Deprecated already, without our tag: tag it only
-	toDeprecate  bool             // staged retention: selected to be deprecated (not yet Deprecated)
 	eligible     time.Time        // staged retention: when a deprecated (or to be) image may be deleted; zero when unknown
-	changed      bool             // staged retention: its real status change took effect (answered, or found by a lookup)
-	confirmed    bool             // a lookup after its real delete settled it (settleDeleted)
+
+	// The flags together, so that a hundred thousand items pad once each.
+	force       bool
+	inflight    bool // a request for it is on its way
+	tagOnly     bool // staged retention: Deprecated already, without our tag: tag it only
+	toDeprecate bool // staged retention: selected to be deprecated (not yet Deprecated)
+	changed     bool // staged retention: its real status change took effect (answered, or found by a lookup)
+	confirmed   bool // a lookup after its real delete settled it (settleDeleted)
 }
 
 // regionState is what the runner knows of one region while it runs.
