@@ -105,13 +105,13 @@ func (r *Runner) blockersOf(e *report.Entry, it *item) *report.Blockers {
 	b.Remediation = ecs.Remediation(e.Code)
 	if it.toDeprecate {
 		// Staged retention: the refusal came at the deprecation, which the next run retries.
-		b.Remediation = strings.TrimSuffix(b.Remediation, ", then delete it") + stagedNext
-	}
-	if b.Remediation == stagedNext {
-		b.Remediation = e.Message + stagedNext
+		b.Remediation = strings.TrimSuffix(b.Remediation, ", then delete it")
 	}
 	if b.Remediation == "" {
 		b.Remediation = e.Message
+	}
+	if it.toDeprecate {
+		b.Remediation += stagedNext
 	}
 	return &b
 }

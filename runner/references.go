@@ -135,7 +135,8 @@ func (r *Runner) checkRegion(ctx context.Context, rs *regionState, its []*item) 
 		r.mu.Lock()
 		rs.families = rd.families
 		if rd.partial {
-			rs.families = maps.Clone(rs.listedFamilies)
+			// The selection's listing's families, with the younger images' added: moved, not copied.
+			rs.families, rs.listedFamilies = rs.listedFamilies, nil
 			if rs.families == nil {
 				rs.families = map[string]string{}
 			}

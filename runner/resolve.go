@@ -73,7 +73,7 @@ func (r *Runner) resolve(ctx context.Context, rs *regionState, reg *policy.Regio
 			}
 		}
 		images = listed
-		if rs.read != nil && rs.read.partial && coversFamilies(f) {
+		if rs.read != nil && rs.read.partial {
 			fams := familiesOf(images)
 			r.mu.Lock()
 			rs.listedFamilies = fams
@@ -322,21 +322,7 @@ func (r *Runner) confirmDeleted(ctx context.Context, its []*item) {
 // (dispatch), so that no lookup is left for the end of the run but the last, short batch of each
 // region. A lookup that fails or is stopped leaves its images to the confirm step.
 func (r *Runner) confirmBatch(ctx context.Context, rs *regionState, its []*item) {
-	ids := make([]string, len(its))
-	for i, it := range its {
-		ids[i] = it.id
-	}
-	found, err := r.lookup(ctx, rs, ids, max(r.retry.MaxAttempts, resolveAttempts))
-	if err != nil {
-		return
-	}
-	listed := make(map[string]bool, len(found))
-	for _, img := range found {
-		listed[img.ID] = true
-	}
-	for _, it := range its {
-		r.settleDeleted(it, listed[it.id])
-	}
+	_ = r.settleRegion(ctx, rs, its, r.settleDeleted)
 }
 
 // settleDeleted settles a deleted image, or one of unknown result, by whether the service still
@@ -361,23 +347,31 @@ func (r *Runner) settleDeleted(it *item, listed bool) {
 // the lookup fails, the items stay as they are and a warning says the run could not do what.
 func (r *Runner) settleByLookup(ctx context.Context, its []*item, what string, settle func(it *item, listed bool)) {
 	r.eachRegion(its, func(rs *regionState, its []*item) {
-		ids := make([]string, len(its))
-		for i, it := range its {
-			ids[i] = it.id
-		}
-		found, err := r.lookup(ctx, rs, ids, max(r.retry.MaxAttempts, resolveAttempts))
-		if err != nil {
+		if err := r.settleRegion(ctx, rs, its, settle); err != nil {
 			r.warn(fmt.Sprintf("%s: could not %s %d images: %s", rs.name, what, len(its), err.Error()))
-			return
-		}
-		listed := make(map[string]bool, len(found))
-		for _, img := range found {
-			listed[img.ID] = true
-		}
-		for _, it := range its {
-			settle(it, listed[it.id])
 		}
 	})
+}
+
+// settleRegion is settleByLookup of one region's items, without the warning: where the lookup
+// fails, it returns the error and settles none.
+func (r *Runner) settleRegion(ctx context.Context, rs *regionState, its []*item, settle func(it *item, listed bool)) *ecs.Error {
+	ids := make([]string, len(its))
+	for i, it := range its {
+		ids[i] = it.id
+	}
+	found, err := r.lookup(ctx, rs, ids, max(r.retry.MaxAttempts, resolveAttempts))
+	if err != nil {
+		return err
+	}
+	listed := make(map[string]bool, len(found))
+	for _, img := range found {
+		listed[img.ID] = true
+	}
+	for _, it := range its {
+		settle(it, listed[it.id])
+	}
+	return nil
 }
 
 // unknownResultMessage explains CodeDeleteResultUnknown.
