@@ -101,17 +101,19 @@ func (r *Runner) readRegion(ctx context.Context, rs *regionState) *regionRead {
 	fam := ecs.ListFilter{OwnerAlias: ecs.OwnerSelf, Statuses: []string{ecs.StatusAvailable}}
 	if reg != nil && reg.Select != nil {
 		if f := reg.ListFilter(r.now()); coversFamilies(f) {
-			// The selection's listing has every own Available image older than its cut-off:
-			// only the younger ones are listed here (a minute's overlap), and resolve notes the
-			// families of the rest (rs.listedFamilies).
+			// The selection's listing has every own Available image older than its cut-off
+			// (every one, without a cut-off): only the younger ones are listed here (a minute's
+			// overlap), and resolve notes the families of the rest (rs.listedFamilies).
 			rd.partial = true
-			fam.CreatedAfter = f.CreatedBefore.Add(-2 * time.Minute)
+			if !f.CreatedBefore.IsZero() {
+				fam.CreatedAfter = f.CreatedBefore.Add(-2 * time.Minute)
+			}
 		}
 	}
 	r.reading.Go(func() {
 		defer close(rd.done)
 		var wg sync.WaitGroup
-		if !rd.partial || !fam.CreatedAfter.IsZero() {
+		if !rd.partial || !fam.CreatedAfter.IsZero() { // partial and no cut-off: nothing left to list
 			wg.Go(func() { rd.families, rd.famErr = r.readFamilies(ctx, rs, fam) })
 		}
 		if rd.protect {

@@ -492,3 +492,37 @@ func TestRAMRequiredPolicyAlone(t *testing.T) {
 		t.Errorf("the run sent only %v", sent)
 	}
 }
+
+// TestFamiliesFromAListingWithoutCutOff: a selection without older_than lists every own
+// Available image, so the families come from it alone: no second listing, and none with a
+// CreationStartTime made of a cut-off it does not have.
+func TestFamiliesFromAListingWithoutCutOff(t *testing.T) {
+	old := now.Add(-90 * 24 * time.Hour)
+	st := &ecstest.State{Regions: map[string]*ecstest.Region{"cn-hangzhou": {Images: []ecstest.Image{
+		{ID: "m-gone", Name: "ci-gone", Family: "gone", CreationTime: old},
+		{ID: "m-kept", Name: "ci-kept", Family: "kept", CreationTime: old},
+		{ID: "m-other", Name: "app-other", Family: "kept", CreationTime: old},
+	}}}}
+	h := newHarness(t, st, ecstest.Options{}, "version: 1\nregions:\n  - region: cn-hangzhou\n    select: {name: \"ci-*\"}\n")
+	rep := h.run(t, runner.Plan, nil)
+	for _, e := range rep.Images {
+		if want := e.ImageID == "m-gone"; e.LastInFamily != want {
+			t.Errorf("%s: last_in_family %v, want %v", e.ImageID, e.LastInFamily, want)
+		}
+	}
+	listings := 0
+	for _, c := range h.srv.Calls() {
+		if c.Action != "DescribeImages" || c.Params["ImageId"] != "" {
+			continue
+		}
+		listings++
+		for k, v := range c.Params {
+			if strings.HasPrefix(k, "Filter.") && v == "CreationStartTime" {
+				t.Errorf("a listing with a CreationStartTime filter: %v", c.Params)
+			}
+		}
+	}
+	if listings != 1 {
+		t.Errorf("%d listings of the region, want the selection's alone", listings)
+	}
+}
