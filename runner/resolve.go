@@ -35,12 +35,7 @@ func (r *Runner) resolveAll(ctx context.Context) {
 				// A region that cannot be listed is the region's failure, not the run's: the
 				// other regions go on, and the report and the exit code say this one did not.
 				code, msg = err.Code, "not attempted: the region's images could not be listed"
-				why := fmt.Sprintf("could not list images: %s", err.Error())
-				r.mu.Lock()
-				rs.err, rs.errCode = why, err.Code
-				rs.stopped, rs.stopOutcome, rs.stopCode, rs.stopMessage = true, report.NotAttempted, err.Code, "not attempted: "+why
-				r.mu.Unlock()
-				r.log.Error("listing failed", zap.String("region", reg.ID), zap.String("code", err.Code), zap.String("message", err.Message))
+				r.listingFailed(rs, err)
 			}
 			var its []*item
 			for _, id := range reg.ImageIDs {
@@ -50,6 +45,17 @@ func (r *Runner) resolveAll(ctx context.Context) {
 		}()
 	}
 	wg.Wait()
+}
+
+// listingFailed stops a region whose listing failed for good: the region's failure, not the
+// run's, named in the report, with the exit code saying so.
+func (r *Runner) listingFailed(rs *regionState, err *ecs.Error) {
+	why := fmt.Sprintf("could not list images: %s", err.Error())
+	r.mu.Lock()
+	rs.err, rs.errCode = why, err.Code
+	rs.stopped, rs.stopOutcome, rs.stopCode, rs.stopMessage = true, report.NotAttempted, err.Code, "not attempted: "+why
+	r.mu.Unlock()
+	r.log.Error("listing failed", zap.String("region", rs.name), zap.String("code", err.Code), zap.String("message", err.Message))
 }
 
 // resolve lists one region and evaluates the policy over what it found.

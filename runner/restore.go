@@ -6,8 +6,6 @@ import (
 	"sync"
 	"time"
 
-	"go.uber.org/zap"
-
 	"github.com/ecs-image-cleanup/ecs-image-cleanup/ecs"
 	"github.com/ecs-image-cleanup/ecs-image-cleanup/policy"
 	"github.com/ecs-image-cleanup/ecs-image-cleanup/report"
@@ -55,12 +53,7 @@ func (r *Runner) resolveRestoreAll(ctx context.Context) {
 				if ctx.Err() != nil {
 					return
 				}
-				why := fmt.Sprintf("could not list images: %s", err.Error())
-				r.mu.Lock()
-				rs.err, rs.errCode = why, err.Code
-				rs.stopped, rs.stopOutcome, rs.stopCode, rs.stopMessage = true, report.NotAttempted, err.Code, "not attempted: "+why
-				r.mu.Unlock()
-				r.log.Error("listing failed", zap.String("region", reg.ID), zap.String("code", err.Code), zap.String("message", err.Message))
+				r.listingFailed(rs, err)
 				return
 			}
 			r.addItems(r.restoreSelect(reg.ID, images))
