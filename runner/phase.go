@@ -26,7 +26,7 @@ func (r *Runner) phase(ctx context.Context, items []*item, dry bool) {
 
 type answer struct {
 	it      *item
-	window  uint64 // the limiter's window the request was sent in
+	ticket  pace.Ticket // the pace's leave for the request, given back with its answer
 	res     ecs.Result
 	err     *ecs.Error
 	notSent bool // the run or the region stopped before the request was sent
@@ -69,7 +69,7 @@ func (r *Runner) dispatch(ctx context.Context, rs *regionState, items []*item, d
 		return r.calls.start(ctx, func() {
 			// The slot may have come free after the region stopped: check once more.
 			if r.halted(ctx, rs) {
-				answers <- answer{it: it, window: w, notSent: true, probe: probe}
+				answers <- answer{it: it, ticket: w, notSent: true, probe: probe}
 				return
 			}
 			r.mu.Lock()
@@ -80,7 +80,7 @@ func (r *Runner) dispatch(ctx context.Context, rs *regionState, items []*item, d
 				r.journalSent("DeleteImage", it.region, it.id)
 			}
 			res, err := r.cfg.API.DeleteImage(reqCtx, ecs.DeleteImageInput{Region: it.region, ImageID: it.id, Force: it.force, DryRun: dry})
-			a := answer{it: it, window: w, res: res, err: asECSError(err), probe: probe}
+			a := answer{it: it, ticket: w, res: res, err: asECSError(err), probe: probe}
 			// Stops are decided here, before the answer even reaches the dispatcher, so that
 			// no other worker sends once the reason to stop is known.
 			r.observe(rs, a)
@@ -252,7 +252,7 @@ func (r *Runner) handle(rs *regionState, lim *pace.Pacer, a answer, dry bool) (t
 	}
 	r.mu.Unlock()
 	if e == nil || !e.Throttled {
-		lim.Succeeded(a.window)
+		lim.Succeeded(a.ticket)
 		r.mu.Lock()
 		rs.throttledSince = time.Time{}
 		r.mu.Unlock()
@@ -282,7 +282,7 @@ func (r *Runner) handle(rs *regionState, lim *pace.Pacer, a answer, dry bool) (t
 		}
 	case ecs.ClassRetryable:
 		if e.Throttled {
-			return r.throttled(rs, lim, a.window, it, e)
+			return r.throttled(rs, lim, a.ticket, it, e)
 		}
 		r.mu.Lock()
 		it.errors++
@@ -326,7 +326,7 @@ func (r *Runner) stateOf(it *item) state {
 // one of the image's attempts, unless the region has answered nothing but throttles for too long.
 // A throttle says "slow down", and the limiter does: the retry waits for the region's pace, not
 // for a backoff of its own.
-func (r *Runner) throttled(rs *regionState, lim *pace.Pacer, w uint64, it *item, e *ecs.Error) (time.Duration, bool) {
+func (r *Runner) throttled(rs *regionState, lim *pace.Pacer, w pace.Ticket, it *item, e *ecs.Error) (time.Duration, bool) {
 	lim.Throttled(w)
 	r.calls.throttled.Add(1)
 	now := time.Now()

@@ -1,9 +1,10 @@
 // Package pace paces one region's calls of one API by the throttling answers the service gives;
 // the limits are per account, region and API and unpublished, so each Pacer learns its own:
-//   - Start at Config.Start (50/s), doubling every 0.25 s that the pace holds the job back.
-//   - A limit: since the last cut, more throttles than the background explains (at least 4, and
-//     3 standard errors above it in the last 32 answers, 40% of them, or in the last 512). The
-//     background: the share throttled at paces the service took, from a 20% prior, at most 25%.
+//   - Start at Config.Start (50/s); while a request waits for the pace, double per round trip
+//     (0.15 s at least), up to 8 requests a round trip, then add 8 a round trip (RFC 3742).
+//   - A limit: since the last cut, >= 4 throttles, 3 standard errors above the background in the
+//     last 32 answers (and 40% of them) or the last 512; the background: the share throttled at
+//     paces the service took (before a limit: until its first throttle), 20% prior, <= 25%.
 //   - Cut: ceiling = the pace x the share let through since throttling began (and since the
 //     last idle second) / (1-background), at least 0.7 x a known one (below 0.9 x, it is climbed
 //     back to once, after the recovery); the pace restarts at 0.9 x ceiling. Almost nothing
@@ -11,8 +12,8 @@
 //   - A window where the job sent under 80% of its pace (CPU, concurrency) never cuts.
 //   - Recover: from the first answer after a cut that is not a throttle, the pace climbs along
 //     ceiling x 0.99 - (ceiling x 0.99 - restart) x (1 - t/1.5s)^3, at 0.99 x ceiling in 1.5 s,
-//     then probes above it as +10% x (u/T)^3, u the time the pace held the job back (no growth
-//     while the job cannot use it), T 3 s, or 800 requests' time once two cuts agree within 10%.
+//     then probes above it as +10% x (u/T)^3, u the time requests waited for the pace, T 3 s,
+//     or 800 requests' time once two cuts agree within 10%.
 //   - Answers to requests sent before a cut are not counted after it.
 package pace
 
@@ -35,7 +36,10 @@ type Config struct {
 }
 
 const (
-	doubling     = 250 * time.Millisecond // slow start doubles the pace per this much held-back time
+	doubling     = 250 * time.Millisecond // slow start doubles per this much held-back time until a round trip is measured
+	minDouble    = 150 * time.Millisecond // ...never faster than this (the service's bucket hides a limit for a while)...
+	growWindow   = 8                      // ...then by this many requests a round trip (RFC 3742's limited slow start)
+	rttGain      = 1.0 / 8                // the round trip is smoothed over about 8 answers
 	recoverTime  = 1500 * time.Millisecond
 	maxCut       = 0.70             // a cut keeps at least this share of a known ceiling...
 	regain       = 0.90             // ...and one below this share of it climbs back to it once
@@ -92,6 +96,7 @@ type Pacer struct {
 	upd    time.Time     // when tokens was last brought up to date
 	last   time.Time     // the latest send
 	bound  time.Duration // time in which the pace held the job back
+	held   time.Time     // since when a request has waited for the pace, counted into bound; zero if none
 
 	ph        phase
 	from      float64       // the pace the phase started from
@@ -102,6 +107,7 @@ type Pacer struct {
 	regainTo  float64       // recovering from a large cut: the ceiling it took down, climbed back to next; 0 if none
 	low       float64       // climbing back to a ceiling a large cut took down: the ceiling the cut found; 0 if not
 	cutAt     time.Time     // the last cut
+	rtt       time.Duration // the smoothed time from Wait to the answer; 0 until one is measured
 	since     time.Time     // recovering: the first answer that went through; zero until then
 	boundAt   time.Duration // slow start, probing: bound when the phase began
 
@@ -125,34 +131,42 @@ func New(cfg Config, now func() time.Time) *Pacer {
 	return &Pacer{turn: make(chan struct{}, 1), now: now, cfg: cfg, from: cfg.Start, firstT: -1}
 }
 
-// Wait blocks until a request may be sent or ctx ends, and returns the window the request is
-// sent in, to be given back with its answer.
-func (p *Pacer) Wait(ctx context.Context) (uint64, error) {
+// Ticket is a request's leave to go, given back to the Pacer with its answer.
+type Ticket struct {
+	window uint64    // the pace it was sent at: answers from before a cut are not counted after it
+	sent   time.Time // for the round trip
+}
+
+// Wait blocks until a request may be sent or ctx ends, and returns the request's Ticket, to be
+// given back with its answer.
+func (p *Pacer) Wait(ctx context.Context) (Ticket, error) {
 	select {
 	case p.turn <- struct{}{}:
 	case <-ctx.Done():
-		return 0, ctx.Err()
+		return Ticket{}, ctx.Err()
 	}
 	defer func() { <-p.turn }()
 	for {
 		p.mu.Lock()
-		d, w := p.reserve(p.now())
+		now := p.now()
+		d, w := p.reserve(now)
 		p.mu.Unlock()
 		if d <= 0 {
-			return w, nil
+			return Ticket{window: w, sent: now}, nil
 		}
 		t := time.NewTimer(min(d, maxSleep))
 		select {
 		case <-t.C:
 		case <-ctx.Done():
 			t.Stop()
-			return 0, ctx.Err()
+			return Ticket{}, ctx.Err()
 		}
 	}
 }
 
 // reserve sends a request now if the pace allows, returning 0 and its window, or else how long
-// until it may. The pace is a token bucket of burstTime's worth of requests (at least one).
+// until it may. The pace is a token bucket of burstTime's worth of requests (at least one). The
+// time from a request's first refusal to its grant is time the pace held the job back (bound).
 func (p *Pacer) reserve(now time.Time) (time.Duration, uint64) {
 	r := p.pace(now)
 	capacity := max(1, r*burstTime.Seconds())
@@ -160,17 +174,21 @@ func (p *Pacer) reserve(now time.Time) (time.Duration, uint64) {
 		p.tokens, p.upd = 1, now
 	}
 	if el := now.Sub(p.upd); el > 0 {
-		// The time the bucket was not full is time the job used all of its pace.
-		fill := time.Duration((capacity - p.tokens) / r * float64(time.Second))
-		p.bound += max(0, min(el, fill))
 		p.tokens = min(capacity, p.tokens+r*el.Seconds())
 		p.upd = now
 	}
+	if !p.held.IsZero() && now.After(p.held) {
+		p.bound += now.Sub(p.held)
+		p.held = now
+	}
 	if p.tokens < 1 {
+		if p.held.IsZero() {
+			p.held = now
+		}
 		return max(time.Nanosecond, time.Duration((1-p.tokens)/r*float64(time.Second))), 0
 	}
 	p.tokens--
-	p.last = now
+	p.last, p.held = now, time.Time{}
 	return 0, p.window
 }
 
@@ -186,7 +204,10 @@ func (p *Pacer) pace(now time.Time) float64 {
 	var r float64
 	switch p.ph {
 	case slowStart:
-		r = p.from * math.Exp2(float64(p.bound-p.boundAt)/float64(doubling))
+		if d := p.bound - p.boundAt; d > 0 {
+			p.from, p.boundAt = grow(p.from, d, p.rtt), p.bound
+		}
+		r = p.from
 	case recovering:
 		r = p.from
 		if !p.since.IsZero() {
@@ -223,23 +244,50 @@ func (p *Pacer) pace(now time.Time) float64 {
 	return max(r, p.cfg.Min)
 }
 
-// Throttled records a throttling answer to a request sent in window w.
-func (p *Pacer) Throttled(w uint64) { p.record(w, true) }
+// grow is the slow start's pace r after d more time held back by the pace, at round trip rtt:
+// doubling a round trip while a round trip holds under growWindow requests, then growWindow
+// more requests a round trip (RFC 3742's limited slow start). Unmeasured, it doubles per
+// doubling.
+func grow(r float64, d, rtt time.Duration) float64 {
+	u := d.Seconds()
+	if rtt <= 0 {
+		return r * math.Exp2(u/doubling.Seconds())
+	}
+	l, dt := rtt.Seconds(), max(rtt, minDouble).Seconds()
+	if knee := growWindow / l; r < knee {
+		t := dt * math.Log2(knee/r) // held-back time to the knee
+		if u <= t {
+			return r * math.Exp2(u/dt)
+		}
+		r, u = knee, u-t
+	}
+	return r + u*growWindow/(l*dt)
+}
 
-// Succeeded records an answer that was not a throttle to a request sent in window w.
-func (p *Pacer) Succeeded(w uint64) { p.record(w, false) }
+// Throttled records a throttling answer to the request of Ticket t.
+func (p *Pacer) Throttled(t Ticket) { p.record(t, true) }
 
-func (p *Pacer) record(w uint64, throttled bool) {
+// Succeeded records an answer that was not a throttle to the request of Ticket t.
+func (p *Pacer) Succeeded(t Ticket) { p.record(t, false) }
+
+func (p *Pacer) record(t Ticket, throttled bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	now := p.now()
-	if w != p.window {
+	if rt := now.Sub(t.sent); !t.sent.IsZero() && rt > 0 {
+		if p.rtt == 0 {
+			p.rtt = rt
+		} else {
+			p.rtt += time.Duration(rttGain * float64(rt-p.rtt))
+		}
+	}
+	if t.window != p.window {
 		return // sent at the pace before the last cut: it tells nothing of the new one
 	}
 	// The background is measured where the pace is one the service took before: the climb back
 	// after a cut (or anywhere before any limit is known), never while probing above; and only
 	// once an answer has left the short window, so that a burst is not its own background.
-	counted := !p.known || p.ph == recovering
+	counted := (!p.known && p.firstT < 0) || p.ph == recovering
 	if !throttled && p.ph == recovering && p.since.IsZero() {
 		p.since = now
 	}

@@ -2,6 +2,7 @@ package pace
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -43,7 +44,7 @@ func (s *service) tick() {
 
 type inflight struct {
 	due       int
-	window    uint64
+	ticket    Ticket
 	throttled bool
 }
 
@@ -53,6 +54,8 @@ type sim struct {
 	svc     *service
 	latency int     // ms
 	demand  float64 // requests/s the sender can make; 0 = none (stalled)
+	conc    int     // requests in flight at most, as the job's concurrency; 0 = no bound
+	total   int     // answers so far
 	ms      int
 	credit  float64
 	queue   []inflight
@@ -79,16 +82,17 @@ func (s *sim) run(d time.Duration) {
 		for len(s.queue) > 0 && s.queue[0].due <= s.ms {
 			a := s.queue[0]
 			s.queue = s.queue[1:]
+			s.total++
 			if a.throttled {
 				s.throttled[sec]++
-				s.p.Throttled(a.window)
+				s.p.Throttled(a.ticket)
 			} else {
 				s.answered[sec]++
-				s.p.Succeeded(a.window)
+				s.p.Succeeded(a.ticket)
 			}
 		}
 		s.credit = min(s.credit+s.demand/1000, max(1, s.demand/100))
-		for s.credit >= 1 {
+		for s.credit >= 1 && (s.conc == 0 || len(s.queue) < s.conc) {
 			s.p.mu.Lock()
 			wait, w := s.p.reserve(s.clk.t)
 			s.p.mu.Unlock()
@@ -96,7 +100,7 @@ func (s *sim) run(d time.Duration) {
 				break
 			}
 			s.credit--
-			s.queue = append(s.queue, inflight{due: s.ms + s.latency, window: w, throttled: s.svc.answer()})
+			s.queue = append(s.queue, inflight{due: s.ms + s.latency, ticket: Ticket{window: w, sent: s.clk.t}, throttled: s.svc.answer()})
 		}
 		if s.ms%1000 == 999 {
 			s.paces = append(s.paces, s.p.Rate())
@@ -138,16 +142,7 @@ func TestSettlesUnderALimit(t *testing.T) {
 func TestLearnsWithFewThrottles(t *testing.T) {
 	for _, limit := range limits {
 		s := newSim(limit, 0, Config{})
-		// Until the first cut has been recovered from.
-		var n int
-		for s.p.window == 0 || s.p.ph == recovering {
-			s.run(time.Millisecond)
-			if s.ms > 60_000 {
-				t.Fatalf("limit %.0f/s: no limit found in a minute", limit)
-			}
-		}
-		s.run(time.Duration(len(s.queue)+s.latency) * time.Millisecond)
-		_, n = s.sums(0, len(s.answered))
+		n, _ := s.learn(t)
 		t.Logf("limit %.0f/s: learnt %.1f/s after %d ms and %d throttles", limit, s.p.ceiling, s.ms, n)
 		if n > 20 {
 			t.Errorf("limit %.0f/s: %d throttles to learn it, want at most 20", limit, n)
@@ -158,10 +153,58 @@ func TestLearnsWithFewThrottles(t *testing.T) {
 	}
 }
 
+// TestLearnsAtTheJobsConcurrency: with the job's default concurrency (8) bounding the requests
+// in flight, a cold Pacer finds each limit the concurrency can reach with at most 20 throttles,
+// at answer latencies of 5, 50 and 100 ms. BenchmarkLearningCost gives the table, with the
+// concurrency 64 and no bound as well.
+func TestLearnsAtTheJobsConcurrency(t *testing.T) {
+	for _, latency := range []int{5, 50, 100} {
+		for _, limit := range limits {
+			if limit > 0.9*8*1000/float64(latency) {
+				continue
+			}
+			s := newSim(limit, 0, Config{})
+			s.latency, s.conc = latency, 8
+			n, ms := s.learn(t)
+			t.Logf("latency %d ms, limit %.0f/s: learnt %.1f/s after %d ms and %d throttles", latency, limit, s.p.ceiling, ms, n)
+			if n > 20 || s.p.ceiling < 0.8*limit || s.p.ceiling > 1.2*limit {
+				t.Errorf("latency %d ms, limit %.0f/s: learnt %.1f/s with %d throttles, want within 20%% and at most 20", latency, limit, s.p.ceiling, n)
+			}
+		}
+	}
+}
+
+// TestConcurrencyBoundIsNotHeldBack: a job whose concurrency, not its pace, bounds what it
+// sends is not held back by the pace, so the slow start does not grow past what it sends; had
+// it grown, the pace would say nothing of the rate, and a limit under the concurrency's rate
+// would be met by a pace far above it. Then, at a limit of 1000/s under the concurrency's
+// 1600/s, the job settles at the limit, throttled under 1%.
+func TestConcurrencyBoundIsNotHeldBack(t *testing.T) {
+	s := newSim(0, 0, Config{})
+	s.conc = 8 // 5 ms: 1600 requests/s at most
+	s.run(10 * time.Second)
+	if got := s.p.Rate(); got > 1.25*1600 {
+		t.Errorf("a job held to 1600 requests/s by its concurrency: the pace grew to %.0f/s", got)
+	}
+	s = newSim(1000, 0, Config{})
+	s.conc = 8
+	s.run(30 * time.Second)
+	a, th := s.sums(10, 30)
+	t.Logf("limit 1000/s, concurrency 8 at 5 ms: %.1f answered/s, %.2f%% throttled; paces %v", float64(a)/20, 100*float64(th)/float64(a+th), s.paces[:5])
+	if float64(a)/20 < 0.95*1000 || float64(th)/float64(a+th) > 0.01 {
+		t.Errorf("limit 1000/s under the concurrency's 1600/s: %.1f answered/s, %.2f%% throttled", float64(a)/20, 100*float64(th)/float64(a+th))
+	}
+}
+
 func TestRecoversAfterAnOutage(t *testing.T) {
 	for _, limit := range limits {
 		s := newSim(limit, 0, Config{})
 		s.run(30 * time.Second)
+		// The burst comes while the pace holds under the limit, not while it probes above it,
+		// where the limit's own throttles would add to it.
+		for s.p.ph != probing || s.p.Rate() > limit {
+			s.run(time.Millisecond)
+		}
 		took := s.p.ceiling
 		s.svc.outage = true
 		s.run(10 * time.Second)
@@ -294,10 +337,14 @@ func TestIdleSpellIsNotALimit(t *testing.T) {
 		s.demand = 0
 		s.run(time.Minute)
 		s.demand = 100000
-		low := s.p.Rate()
+		// The pace before the idle spell held nothing back, so it did not grow: what counts is
+		// where the cuts after it take the pace.
+		resumed, low := s.p.window, math.Inf(1)
 		for range 5000 {
 			s.run(time.Millisecond)
-			low = min(low, s.p.Rate())
+			if s.p.window != resumed {
+				low = min(low, s.p.Rate())
+			}
 		}
 		t.Logf("limit %.0f/s: after an idle minute, paces %v, the lowest %.1f", limit, s.paces[len(s.paces)-5:], low)
 		if low < limit/2 {
@@ -333,6 +380,11 @@ func TestABriefBurstCutsLittle(t *testing.T) {
 	for _, limit := range []float64{50, 200} {
 		s := newSim(limit, 0, Config{})
 		s.run(30 * time.Second)
+		// The burst comes while the pace holds under the limit, not while it probes above it,
+		// where the limit's own throttles would add to it.
+		for s.p.ph != probing || s.p.Rate() > limit {
+			s.run(time.Millisecond)
+		}
 		s.svc.background = 0.5
 		low := s.p.Rate()
 		for range 100 {
@@ -357,33 +409,71 @@ func TestABriefBurstCutsLittle(t *testing.T) {
 
 // BenchmarkLearningCost reports, in simulation, the throttled answers a cold Pacer takes to find
 // a limit (throttles; up to the end of the first recovery, with the answers still in flight
-// then) and how long that takes (learn-ms), at answer latencies of 5, 50 and 100 ms, with a
-// sender that is never short of requests: the worst case, since the job's concurrency bounds
-// how many requests are in flight when the first throttles come back.
+// then) and how long that takes (learn-ms), at answer latencies of 5, 50 and 100 ms, with the
+// job's default concurrency (8), its concurrency 64, and a sender never short of requests (the
+// worst case). With no limit (limit=none) it reports the time the pace takes to let the job
+// reach 90% of what its concurrency allows (ramp-ms): the cold start's cost.
 //
 //	go test -run '^$' -bench LearningCost ./internal/pace
 func BenchmarkLearningCost(b *testing.B) {
 	for _, latency := range []int{5, 50, 100} {
-		for _, limit := range limits {
-			b.Run(fmt.Sprintf("latency=%dms/limit=%.0f", latency, limit), func(b *testing.B) {
-				for b.Loop() {
-					s := newSim(limit, 0, Config{})
-					s.latency = latency
-					for s.p.window == 0 || s.p.ph == recovering {
-						s.run(time.Millisecond)
-						if s.ms > 60_000 {
-							b.Fatalf("no limit found in a minute")
-						}
-					}
-					learnt := s.ms
-					s.run(time.Duration(len(s.queue)+s.latency) * time.Millisecond)
-					_, n := s.sums(0, len(s.answered))
-					b.ReportMetric(float64(n), "throttles")
-					b.ReportMetric(float64(learnt), "learn-ms")
+		for _, conc := range []int{8, 64, 0} {
+			for _, limit := range append([]float64{0}, limits...) {
+				name := fmt.Sprintf("latency=%dms/conc=%d/limit=%.0f", latency, conc, limit)
+				if conc > 0 && limit > 0.9*float64(conc)*1000/float64(latency) {
+					continue // the concurrency holds the job under the limit
 				}
-			})
+				if limit == 0 {
+					if conc == 0 {
+						continue
+					}
+					name = fmt.Sprintf("latency=%dms/conc=%d/limit=none", latency, conc)
+				}
+				b.Run(name, func(b *testing.B) {
+					for b.Loop() {
+						s := newSim(limit, 0, Config{})
+						s.latency, s.conc = latency, conc
+						if limit == 0 {
+							b.ReportMetric(float64(s.ramp(0.9*float64(conc)*1000/float64(latency))), "ramp-ms")
+							continue
+						}
+						n, learnt := s.learn(b)
+						b.ReportMetric(float64(n), "throttles")
+						b.ReportMetric(float64(learnt), "learn-ms")
+					}
+				})
+			}
 		}
 	}
+}
+
+// learn runs a cold sim until its first cut has been recovered from, and the answers then in
+// flight, and returns the throttles answered and the ms to the end of the recovery.
+func (s *sim) learn(tb testing.TB) (throttles, ms int) {
+	for s.p.window == 0 || s.p.ph == recovering {
+		s.run(time.Millisecond)
+		if s.ms > 60_000 {
+			tb.Fatalf("no limit found in a minute")
+		}
+	}
+	ms = s.ms
+	s.run(time.Duration(len(s.queue)+s.latency) * time.Millisecond)
+	_, throttles = s.sums(0, len(s.answered))
+	return throttles, ms
+}
+
+// ramp runs a cold sim until a 100 ms span answers at least rate requests/s, and returns the ms
+// to the end of that span (60,000 if never).
+func (s *sim) ramp(rate float64) int {
+	var totals []int // answers by the end of each ms
+	for s.ms < 60_000 {
+		s.run(time.Millisecond)
+		totals = append(totals, s.total)
+		if n := len(totals); n > 100 && float64(totals[n-1]-totals[n-101]) >= rate/10 {
+			return s.ms
+		}
+	}
+	return s.ms
 }
 
 // TestOnCutTellsEachCut: Config.OnCut hears of every cut, with the ceiling found and the pace
