@@ -5,15 +5,15 @@
 //   - A limit: since the last cut, >= 4 throttles, 3 standard errors above the background in the
 //     last 32 answers (and 40% of them) or the last 512; the background: the share throttled at
 //     paces the service took (before a limit: until its first throttle), 20% prior, <= 25%.
-//   - Cut: ceiling = the pace x the share let through since throttling began (and since the
-//     last idle second) / (1-background), at least 0.7 x a known one (below 0.9 x, it is climbed
-//     back to once, after the recovery); the pace restarts at 0.9 x ceiling. Almost nothing
+//   - Cut: ceiling = what went through since throttling began (and the last idle second) /
+//     (1-the background under 0.95 x what went through at the last cut), at least 0.7 x a known
+//     one (below 0.9 x, climbed back to once); the pace restarts at 0.9 x ceiling. Almost nothing
 //     through (an outage): the Min, ceiling kept.
 //   - A window where the job sent under 80% of its pace (CPU, concurrency) never cuts.
 //   - Recover: from the first answer after a cut that is not a throttle, the pace climbs along
 //     ceiling x 0.99 - (ceiling x 0.99 - restart) x (1 - t/1.5s)^3, at 0.99 x ceiling in 1.5 s,
 //     then probes above it as +10% x (u/T)^3, u the time requests waited for the pace, T 3 s,
-//     or 800 requests' time once two cuts agree within 10%.
+//     or 1600 requests' time once two cuts agree within 10%.
 //   - Answers to requests sent before a cut are not counted after it.
 package pace
 
@@ -46,7 +46,7 @@ const (
 	restart      = 0.90             // a cut restarts at this share of the ceiling...
 	plateau      = 0.99             // ...and climbs back to this share of it
 	probeGain    = 0.10             // the probe is this much above the plateau...
-	probeReqs    = 800              // ...after this many requests' time held back by the pace
+	probeReqs    = 1600             // ...after this many requests' time held back by the pace
 	confirm      = 0.1              // two ceilings this close confirm each other
 	probeMin     = 3 * time.Second  // ...or this long, if longer...
 	probeMax     = 60 * time.Second // ...and no longer than this
@@ -61,6 +61,7 @@ const (
 	bgDecay      = 1 - 1.0/1000 // the background forgets an answer's weight over about 1000 answers
 	priorN       = 20
 	priorBG      = 0.20
+	bgPace       = 0.95 // the ceiling takes the background measured under this share of what the service took
 	maxBG        = 0.25
 	maxSleep     = 20 * time.Millisecond // a waiter looks at the pace again at least this often
 	onset        = 2 * time.Second       // a cut this long before an outage was its onset
@@ -79,6 +80,7 @@ const (
 type answer struct {
 	throttled bool
 	counted   bool // in the background's measure
+	low       bool // ...and sent under what the service took at the last cut: in the ceiling's measure
 	pace      float64
 	t         time.Time
 }
@@ -115,6 +117,9 @@ type Pacer struct {
 	ring     []answer // the window's answers, oldest first, at most longWin
 	firstT   int      // index in ring of the window's first throttle; -1 if none
 	bgN, bgT float64  // answers and throttles measured for the background, decayed
+	lowN     float64  // ...of them, those sent under what the service took at the last cut
+	lowT     float64
+	took     float64 // what the service took at the last cut, throttles aside
 }
 
 // New returns a Pacer following now (nil = time.Now).
@@ -244,10 +249,10 @@ func (p *Pacer) pace(now time.Time) float64 {
 	return max(r, p.cfg.Min)
 }
 
-// grow is the slow start's pace r after d more time held back by the pace, at round trip rtt:
-// doubling a round trip while a round trip holds under growWindow requests, then growWindow
-// more requests a round trip (RFC 3742's limited slow start). Unmeasured, it doubles per
-// doubling.
+// grow is the slow start's pace r after d more held-back time at round trip rtt: doubling a
+// round trip (minDouble at least) while a round trip holds under growWindow requests, then
+// growWindow more requests a round trip (RFC 3742's limited slow start). Until a round trip
+// is measured it doubles per doubling.
 func grow(r float64, d, rtt time.Duration) float64 {
 	u := d.Seconds()
 	if rtt <= 0 {
@@ -295,12 +300,17 @@ func (p *Pacer) record(t Ticket, throttled bool) {
 		p.ring = p.ring[1:]
 		p.firstT--
 	}
-	p.ring = append(p.ring, answer{throttled: throttled, counted: counted, pace: p.pace(now), t: now})
+	pace := p.pace(now)
+	// A climb back above the limit is throttled by the limit: measured as background, its
+	// throttles would raise the next cut's ceiling, and so the next climb. The ceiling takes
+	// the background where the pace was under what the service took.
+	low := counted && (!p.known || pace <= bgPace*p.took)
+	p.ring = append(p.ring, answer{throttled: throttled, counted: counted, low: low, pace: pace, t: now})
 	if i := len(p.ring) - 1 - shortWin; i >= 0 && p.ring[i].counted {
-		p.bgN = p.bgN*bgDecay + 1
-		p.bgT *= bgDecay
-		if p.ring[i].throttled {
-			p.bgT++
+		a := p.ring[i]
+		p.bgN, p.bgT = measure(p.bgN, p.bgT, a.throttled)
+		if a.low {
+			p.lowN, p.lowT = measure(p.lowN, p.lowT, a.throttled)
 		}
 	}
 	if !throttled {
@@ -372,9 +382,9 @@ func (p *Pacer) cut(now time.Time, bg float64) {
 		paces += a.pace
 		if a.counted && i < len(p.ring)-shortWin {
 			// What the cut explains is not background.
-			p.bgN = max(0, p.bgN-1)
-			if a.throttled {
-				p.bgT = max(0, p.bgT-1)
+			p.bgN, p.bgT = unmeasure(p.bgN, p.bgT, a.throttled)
+			if a.low {
+				p.lowN, p.lowT = unmeasure(p.lowN, p.lowT, a.throttled)
 			}
 		}
 	}
@@ -408,8 +418,9 @@ func (p *Pacer) cut(now time.Time, bg float64) {
 			base = p.low // the climb back failed: the ceiling the large cut found stands
 		}
 		p.known = true
-		bg = min(bg, p.bgT/max(1, p.bgN)) // the prior tells limits from noise; it is not a measure
-		p.ceiling = pace * share / (1 - bg)
+		bg = min(bg, p.lowT/max(1, p.lowN)) // the prior tells limits from noise; it is not a measure
+		p.took = pace * share
+		p.ceiling = p.took / (1 - bg)
 		if known {
 			// A few answers after a cut, at a service whose bucket the cut's overshoot
 			// emptied, measure little: one cut takes a known ceiling down by 30% at most,
@@ -432,6 +443,23 @@ func (p *Pacer) cut(now time.Time, bg float64) {
 	if p.cfg.OnCut != nil {
 		p.cfg.OnCut(p.ceiling, p.from, outage)
 	}
+}
+
+// measure adds an answer to a measure of n answers and t throttles, older answers weighing less.
+func measure(n, t float64, throttled bool) (float64, float64) {
+	n, t = n*bgDecay+1, t*bgDecay
+	if throttled {
+		t++
+	}
+	return n, t
+}
+
+// unmeasure takes an answer out of a measure of n answers and t throttles.
+func unmeasure(n, t float64, throttled bool) (float64, float64) {
+	if throttled {
+		t = max(0, t-1)
+	}
+	return max(0, n-1), t
 }
 
 // background is the share of answers throttled whatever the pace, measured where the pace was
