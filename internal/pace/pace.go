@@ -6,9 +6,9 @@
 //     last 32 answers (and 40% of them) or the last 512; the background: the share throttled at
 //     paces the service took (before a limit: until its first throttle), 20% prior, <= 25%.
 //   - Cut: ceiling = what went through since throttling began (and the last idle second) /
-//     (1-the background under 0.95 x what went through at the last cut), at least 0.7 x a known
-//     one (below 0.9 x, climbed back to once); the pace restarts at 0.9 x ceiling. Almost nothing
-//     through (an outage): the Min, ceiling kept.
+//     (1-background, measured under 0.95 x what went through at the last cut, 50 answers of the
+//     whole as prior), >= 0.7 x a known one (below 0.9 x, climbed back to once); the pace restarts
+//     at 0.9 x ceiling. Almost nothing through (an outage): the Min, ceiling kept.
 //   - A window where the job sent under 80% of its pace (CPU, concurrency) never cuts.
 //   - Recover: from the first answer after a cut that is not a throttle, the pace climbs along
 //     ceiling x 0.99 - (ceiling x 0.99 - restart) x (1 - t/1.5s)^3, at 0.99 x ceiling in 1.5 s,
@@ -61,6 +61,7 @@ const (
 	bgDecay      = 1 - 1.0/1000 // the background forgets an answer's weight over about 1000 answers
 	priorN       = 20
 	priorBG      = 0.20
+	lowPrior     = 50   // answers' worth of the background of all answers in the ceiling's measure
 	bgPace       = 0.95 // the ceiling takes the background measured under this share of what the service took
 	maxBG        = 0.25
 	maxSleep     = 20 * time.Millisecond // a waiter looks at the pace again at least this often
@@ -418,7 +419,10 @@ func (p *Pacer) cut(now time.Time, bg float64) {
 			base = p.low // the climb back failed: the ceiling the large cut found stands
 		}
 		p.known = true
-		bg = min(bg, p.lowT/max(1, p.lowN)) // the prior tells limits from noise; it is not a measure
+		// The prior tells limits from noise; it is not a measure. Until the low answers are
+		// many, the background of all answers stands in for theirs.
+		all := p.bgT / max(1, p.bgN)
+		bg = min(bg, (p.lowT+lowPrior*all)/(p.lowN+lowPrior))
 		p.took = pace * share
 		p.ceiling = p.took / (1 - bg)
 		if known {
