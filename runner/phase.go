@@ -46,6 +46,10 @@ type answer struct {
 // an image in use), so the next request is a probe too.
 func (r *Runner) dispatch(ctx context.Context, rs *regionState, items []*item, dry bool) {
 	queue := make(chan *item, len(items))
+	// A retry goes before the items not yet sent: an item that faults again and again ends its
+	// run of retries while the others keep the pace busy, not in a tail after them all, where
+	// the slowest run of retries is every region's wait at the DryRun barrier.
+	retries := make(chan *item, len(items))
 	answers := make(chan answer, len(items))
 	// probed carries the dispatcher's word on each probe, once its answer is handled: whether
 	// it showed DryRun honoured. The sender is waiting for it, so at most one is pending.
@@ -90,7 +94,11 @@ func (r *Runner) dispatch(ctx context.Context, rs *regionState, items []*item, d
 	senderDone := make(chan struct{})
 	go func() {
 		defer close(senderDone)
-		for it := range queue {
+		for {
+			it, ok := next(queue, retries)
+			if !ok {
+				return
+			}
 			if !send(it) {
 				answers <- answer{it: it, notSent: true}
 				continue
@@ -157,15 +165,31 @@ func (r *Runner) dispatch(ctx context.Context, rs *regionState, items []*item, d
 			case <-t.C:
 			case <-ctx.Done():
 			}
-			queue <- a.it
+			retries <- a.it
 		}()
 	}
 	// Every item is finished, so no timer is left to queue one and the sender is idle.
 	timers.Wait()
-	close(queue)
+	close(queue) // both queues are empty: every item is finished
 	<-senderDone
 	confirm()
 	confirming.Wait()
+}
+
+// next takes the next item to send: a retry if one is due, else the next of the queue; false
+// once the queue is closed.
+func next(queue, retries <-chan *item) (*item, bool) {
+	select {
+	case it := <-retries:
+		return it, true
+	default:
+	}
+	select {
+	case it := <-retries:
+		return it, true
+	case it, ok := <-queue:
+		return it, ok
+	}
 }
 
 // observe takes the decisions one answer forces on the whole run or region: a service that
