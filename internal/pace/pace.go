@@ -165,9 +165,20 @@ func (p *Pacer) Wait(ctx context.Context) (Ticket, error) {
 		case <-t.C:
 		case <-ctx.Done():
 			t.Stop()
+			p.mu.Lock()
+			p.unhold(p.now()) // nobody waits now: an idle spell after is not time held back
+			p.mu.Unlock()
 			return Ticket{}, ctx.Err()
 		}
 	}
+}
+
+// unhold counts the time a request has waited for the pace into bound, and ends the wait.
+func (p *Pacer) unhold(now time.Time) {
+	if !p.held.IsZero() && now.After(p.held) {
+		p.bound += now.Sub(p.held)
+	}
+	p.held = time.Time{}
 }
 
 // reserve sends a request now if the pace allows, returning 0 and its window, or else how long
@@ -183,18 +194,13 @@ func (p *Pacer) reserve(now time.Time) (time.Duration, uint64) {
 		p.tokens = min(capacity, p.tokens+r*el.Seconds())
 		p.upd = now
 	}
-	if !p.held.IsZero() && now.After(p.held) {
-		p.bound += now.Sub(p.held)
-		p.held = now
-	}
+	p.unhold(now)
 	if p.tokens < 1 {
-		if p.held.IsZero() {
-			p.held = now
-		}
+		p.held = now
 		return max(time.Nanosecond, time.Duration((1-p.tokens)/r*float64(time.Second))), 0
 	}
 	p.tokens--
-	p.last, p.held = now, time.Time{}
+	p.last = now
 	return 0, p.window
 }
 
@@ -291,8 +297,9 @@ func (p *Pacer) record(t Ticket, throttled bool) {
 		return // sent at the pace before the last cut: it tells nothing of the new one
 	}
 	// The background is measured where the pace is one the service took before: the climb back
-	// after a cut (or anywhere before any limit is known), never while probing above; and only
-	// once an answer has left the short window, so that a burst is not its own background.
+	// after a cut (or, before any limit is known, up to the first throttle), never while probing
+	// above; and only once an answer has left the short window, so that a burst is not its own
+	// background.
 	counted := (!p.known && p.firstT < 0) || p.ph == recovering
 	if !throttled && p.ph == recovering && p.since.IsZero() {
 		p.since = now

@@ -78,3 +78,27 @@ func TestWaitFollowsARisingPace(t *testing.T) {
 		}
 	})
 }
+
+// A Wait that ends with its context while the pace holds it back leaves no wait behind: an
+// idle spell after it is not time the pace held the job back, so the slow start does not grow
+// by it.
+func TestAnAbandonedWaitIsNotHeldTime(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := New(Config{}, nil) // the slow start, at 50/s
+		if _, err := p.Wait(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Millisecond)
+		defer cancel()
+		if _, err := p.Wait(ctx); !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("a Wait held back past its context: %v", err)
+		}
+		time.Sleep(10 * time.Second) // idle
+		if _, err := p.Wait(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if got := p.Rate(); got > 60 {
+			t.Errorf("after an abandoned wait and 10 idle seconds, the slow start is at %.0f/s, want about 50", got)
+		}
+	})
+}
