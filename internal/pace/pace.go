@@ -97,7 +97,6 @@ type Pacer struct {
 
 	tokens float64       // requests that may go now
 	upd    time.Time     // when tokens was last brought up to date
-	last   time.Time     // the latest send
 	bound  time.Duration // time in which the pace held the job back
 	held   time.Time     // since when a request has waited for the pace, counted into bound; zero if none
 
@@ -200,7 +199,6 @@ func (p *Pacer) reserve(now time.Time) (time.Duration, uint64) {
 		return max(time.Nanosecond, time.Duration((1-p.tokens)/r*float64(time.Second))), 0
 	}
 	p.tokens--
-	p.last = now
 	return 0, p.window
 }
 

@@ -140,39 +140,35 @@ func TestSettlesUnderALimit(t *testing.T) {
 	}
 }
 
+// TestLearnsWithFewThrottles: a cold Pacer finds a limit within 20% with at most 20 throttles,
+// with a sender never short of requests at 5 ms, and with the job's default concurrency (8)
+// bounding the requests in flight at 5, 50 and 100 ms, for each limit the concurrency can
+// reach. BenchmarkLearningCost gives the table, with the concurrency 64 as well.
 func TestLearnsWithFewThrottles(t *testing.T) {
-	for _, limit := range limits {
-		s := newSim(limit, 0, Config{})
-		n, _ := s.learn(t)
-		t.Logf("limit %.0f/s: learnt %.1f/s after %d ms and %d throttles", limit, s.p.ceiling, s.ms, n)
-		if n > 20 {
-			t.Errorf("limit %.0f/s: %d throttles to learn it, want at most 20", limit, n)
-		}
-		if s.p.ceiling < 0.8*limit || s.p.ceiling > 1.2*limit {
-			t.Errorf("limit %.0f/s: learnt %.1f/s", limit, s.p.ceiling)
+	for _, tc := range []struct{ latency, conc int }{{5, 0}, {5, 8}, {50, 8}, {100, 8}} {
+		for _, limit := range limits {
+			if limit > reachable(tc.conc, tc.latency) {
+				continue
+			}
+			s := newSim(limit, 0, Config{})
+			s.latency, s.conc = tc.latency, tc.conc
+			n, ms := s.learn(t)
+			t.Logf("latency %d ms, concurrency %d, limit %.0f/s: learnt %.1f/s after %d ms and %d throttles", tc.latency, tc.conc, limit, s.p.ceiling, ms, n)
+			if n > 20 || s.p.ceiling < 0.8*limit || s.p.ceiling > 1.2*limit {
+				t.Errorf("latency %d ms, concurrency %d, limit %.0f/s: learnt %.1f/s with %d throttles, want within 20%% and at most 20",
+					tc.latency, tc.conc, limit, s.p.ceiling, n)
+			}
 		}
 	}
 }
 
-// TestLearnsAtTheJobsConcurrency: with the job's default concurrency (8) bounding the requests
-// in flight, a cold Pacer finds each limit the concurrency can reach with at most 20 throttles,
-// at answer latencies of 5, 50 and 100 ms. BenchmarkLearningCost gives the table, with the
-// concurrency 64 and no bound as well.
-func TestLearnsAtTheJobsConcurrency(t *testing.T) {
-	for _, latency := range []int{5, 50, 100} {
-		for _, limit := range limits {
-			if limit > 0.9*8*1000/float64(latency) {
-				continue
-			}
-			s := newSim(limit, 0, Config{})
-			s.latency, s.conc = latency, 8
-			n, ms := s.learn(t)
-			t.Logf("latency %d ms, limit %.0f/s: learnt %.1f/s after %d ms and %d throttles", latency, limit, s.p.ceiling, ms, n)
-			if n > 20 || s.p.ceiling < 0.8*limit || s.p.ceiling > 1.2*limit {
-				t.Errorf("latency %d ms, limit %.0f/s: learnt %.1f/s with %d throttles, want within 20%% and at most 20", latency, limit, s.p.ceiling, n)
-			}
-		}
+// reachable is the most a sender can have answered per second with conc requests in flight at
+// latency ms, 90% of conc/latency; no bound if conc is 0.
+func reachable(conc, latency int) float64 {
+	if conc == 0 {
+		return math.Inf(1)
 	}
+	return 0.9 * float64(conc) * 1000 / float64(latency)
 }
 
 // TestConcurrencyBoundIsNotHeldBack: a job whose concurrency, not its pace, bounds what it
@@ -443,7 +439,7 @@ func BenchmarkLearningCost(b *testing.B) {
 		for _, conc := range []int{8, 64, 0} {
 			for _, limit := range append([]float64{0}, limits...) {
 				name := fmt.Sprintf("latency=%dms/conc=%d/limit=%.0f", latency, conc, limit)
-				if conc > 0 && limit > 0.9*float64(conc)*1000/float64(latency) {
+				if limit > reachable(conc, latency) {
 					continue // the concurrency holds the job under the limit
 				}
 				if limit == 0 {
@@ -457,7 +453,7 @@ func BenchmarkLearningCost(b *testing.B) {
 						s := newSim(limit, 0, Config{})
 						s.latency, s.conc = latency, conc
 						if limit == 0 {
-							b.ReportMetric(float64(s.ramp(0.9*float64(conc)*1000/float64(latency))), "ramp-ms")
+							b.ReportMetric(float64(s.ramp(reachable(conc, latency))), "ramp-ms")
 							continue
 						}
 						n, learnt := s.learn(b)
