@@ -203,12 +203,8 @@ func (r *Runner) change(ctx context.Context, rs *regionState, it *item, action s
 	if e == nil || !unsure {
 		return e
 	}
-	lctx := ctx
-	if ctx.Err() != nil {
-		var cancel context.CancelFunc
-		lctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), interruptedLookupTimeout)
-		defer cancel()
-	}
+	lctx, cancel := settleContext(ctx)
+	defer cancel()
 	found, le := r.lookup(lctx, rs, []string{it.id}, max(r.retry.MaxAttempts, resolveAttempts))
 	switch {
 	case le != nil:

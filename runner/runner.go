@@ -323,6 +323,15 @@ func (r *Runner) Run(ctx context.Context) (*report.Report, error) {
 // interruptedLookupTimeout bounds the lookup that settles unknown results after an interruption.
 const interruptedLookupTimeout = 30 * time.Second
 
+// settleContext is the context of a read-only lookup that settles an unknown result: ctx while
+// the run goes on; once it stopped, one the stop does not end, bounded by interruptedLookupTimeout.
+func settleContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if ctx.Err() == nil {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(context.WithoutCancel(ctx), interruptedLookupTimeout)
+}
+
 // step is one phase of a run: a name for the log and what it does. Each step decides for itself
 // whether it has anything to do: the command, a stop, an earlier step's verdict.
 type step struct {
@@ -378,7 +387,7 @@ func (r *Runner) steps(outer context.Context) []step {
 				// Interrupted: nothing new is deleted, but a real delete of unknown result is
 				// settled by one read-only lookup, bounded in time, so that the report says what
 				// happened. A second signal ends the process first; then it says unknown.
-				lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), interruptedLookupTimeout)
+				lctx, cancel := settleContext(ctx)
 				defer cancel()
 				r.confirmDeleted(lctx, r.itemsIn(stateUnknown))
 			}
