@@ -616,8 +616,7 @@ func settleChange(e *Entry, img *journalImage, lk Lookup) bool {
 	case img.status == StatusAvailable && f.Status == StatusAvailable:
 		switch {
 		case f.Tagged:
-			e.Message = "set back to Available; its " + DeprecatedAtTag + " tag is still there (harmless: an apply that selects it again " +
-				"deprecates it anew and replaces the tag; remove it by hand if you like)"
+			e.Message = "set back to Available; its " + DeprecatedAtTag + " tag is still there " + TagLeftHarmless
 		case e.Outcome != Restored:
 			e.Message = "set back to Available and its " + DeprecatedAtTag + " tag removed before the process was killed"
 		}
@@ -626,7 +625,7 @@ func settleChange(e *Entry, img *journalImage, lk Lookup) bool {
 		switch {
 		case !f.Tagged:
 			e.Message = "deprecated, without its " + DeprecatedAtTag + " tag (the process was killed before the run tagged it, or the tag did not take): " +
-				"the next apply tags it, and its grace period starts then"
+				UntaggedNext
 		case e.Outcome != Deprecated:
 			e.Message = "deprecated and tagged " + DeprecatedAtTag + "=" + f.DeprecatedAt + " before the process was killed"
 		}

@@ -38,6 +38,13 @@ const (
 // not yet eligible for deletion: its EligibleAt (and its message) says when it will be.
 const CodeInGracePeriod = "InGracePeriod"
 
+// What an image whose status changed, but whose tag call did not follow, needs next: the run or
+// the process stopped first. The runner and recover say the same.
+const (
+	UntaggedNext    = "the next apply tags it, and its grace period starts then"
+	TagLeftHarmless = "(harmless: an apply that selects it again deprecates it anew and replaces the tag; remove it by hand if you like)"
+)
+
 // Run statuses.
 const (
 	StatusCompleted   = "completed"

@@ -19,13 +19,6 @@ import (
 // CodeInGracePeriod: a Deprecated image whose grace period is not over; the message says when.
 const CodeInGracePeriod = report.CodeInGracePeriod
 
-// Messages of an image whose status changed but whose tag call did not follow: the run stopped
-// (an interruption, a fault) first, and sends no new request.
-const (
-	untaggedNext    = "the next apply tags it, and its grace period starts then"
-	tagLeftHarmless = "(harmless: an apply that selects it again deprecates it anew and replaces the tag; remove it by hand if you like)"
-)
-
 // stagedActions are the calls of staged retention, each paced by its own limiter.
 var stagedActions = []string{"ModifyImageAttribute", "TagResources", "UntagResources"}
 
@@ -122,10 +115,10 @@ func (r *Runner) deprecateOne(ctx context.Context, rs *regionState, it *item) {
 	case ctx.Err() != nil && !sent && it.tagOnly:
 		r.stopped(ctx, rs, it)
 	case ctx.Err() != nil && !sent:
-		r.move(it, stateDeprecated, "", "deprecated; the run stopped before it tagged it: "+untaggedNext)
+		r.move(it, stateDeprecated, "", "deprecated; the run stopped before it tagged it: "+report.UntaggedNext)
 	case ctx.Err() != nil && e != nil && !it.tagOnly:
 		r.move(it, stateDeprecated, "", "deprecated; the run stopped before an answer said its tag was set: if the "+policy.DeprecatedAtTag+
-			" tag is missing, "+untaggedNext)
+			" tag is missing, "+report.UntaggedNext)
 	case e != nil && it.tagOnly:
 		r.move(it, stateFailed, e.Code, "could not tag a Deprecated image to start its grace period: "+e.Message)
 	case e != nil:

@@ -158,13 +158,13 @@ func (r *Runner) restoreOne(ctx context.Context, rs *regionState, it *item, dry 
 	}, func(img ecs.Image) bool { _, tagged := img.Tags[policy.DeprecatedAtTag]; return !tagged })
 	switch {
 	case ctx.Err() != nil && !sent:
-		r.move(it, stateRestored, "", "set back to Available; the run stopped before it removed the "+policy.DeprecatedAtTag+" tag "+tagLeftHarmless)
+		r.move(it, stateRestored, "", "set back to Available; the run stopped before it removed the "+policy.DeprecatedAtTag+" tag "+report.TagLeftHarmless)
 	case ctx.Err() != nil && e != nil:
 		r.move(it, stateRestored, "", "set back to Available; the run stopped before an answer said its "+policy.DeprecatedAtTag+
-			" tag was removed "+tagLeftHarmless)
+			" tag was removed "+report.TagLeftHarmless)
 	case e != nil:
 		r.move(it, stateFailed, e.Code, "set back to Available, but could not remove the "+policy.DeprecatedAtTag+
-			" tag (harmless: an apply that selects it again deprecates it anew and replaces the tag; remove it by hand if you like): "+e.Message)
+			" tag "+report.TagLeftHarmless+": "+e.Message)
 	default:
 		r.move(it, stateRestored, "", "set back to Available; the "+policy.DeprecatedAtTag+" tag removed")
 	}

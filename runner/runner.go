@@ -426,9 +426,9 @@ func (r *Runner) Report(status string) *report.Report {
 		case it.changed:
 			// Its status change took effect; the process stopped before the tag call that
 			// follows it had an answer.
-			e.Outcome, e.Message = report.Deprecated, "deprecated; the process stopped before its tag was set: "+untaggedNext
+			e.Outcome, e.Message = report.Deprecated, "deprecated; the process stopped before its tag was set: "+report.UntaggedNext
 			if r.cfg.Command == Restore {
-				e.Outcome, e.Message = report.Restored, "set back to Available; the process stopped before its "+policy.DeprecatedAtTag+" tag was removed "+tagLeftHarmless
+				e.Outcome, e.Message = report.Restored, "set back to Available; the process stopped before its "+policy.DeprecatedAtTag+" tag was removed "+report.TagLeftHarmless
 			}
 		case it.inflight:
 			e.Outcome, e.Code, e.Message = report.Failed, CodeInterruptedInFlight, "the process stopped while a request for this image was in flight; its result is unknown"
