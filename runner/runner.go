@@ -410,14 +410,9 @@ func (r *Runner) Report(status string) *report.Report {
 	rep.Images = make([]report.Entry, 0, len(r.items))
 	last, familyWarnings := r.lastInFamily()
 	for _, it := range r.items {
-		e := report.Entry{Region: it.region, ImageID: it.id, Name: it.name, Outcome: it.state.outcome(),
-			Code: it.code, Message: it.message, RequestID: it.requestID, Attempts: it.attempts, SizeGiB: it.size,
-			ReferencedBy: slices.Clone(it.referencedBy), LastInFamily: last[it],
-			Family: it.family, SelectedBy: it.selectedBy, ProtectedBy: it.protectedBy}
-		if !it.createdAt.IsZero() {
-			t := it.createdAt.UTC()
-			e.CreatedAt = &t
-		}
+		e := entryOf(it)
+		e.Outcome, e.Code, e.Message, e.RequestID = it.state.outcome(), it.code, it.message, it.requestID
+		e.ReferencedBy, e.LastInFamily, e.ProtectedBy = slices.Clone(it.referencedBy), last[it], it.protectedBy
 		switch {
 		case !it.state.open():
 		case it.state == stateUnknown:
@@ -609,6 +604,18 @@ func (r *Runner) guard(passed, deprecating []*item) bool {
 	return false
 }
 
+// entryOf is the part of an item's report entry that says who it is and what the listing said
+// of it, before its outcome: the report and the confirmation start from it. Callers hold r.mu.
+func entryOf(it *item) report.Entry {
+	e := report.Entry{Region: it.region, ImageID: it.id, Name: it.name, Attempts: it.attempts, SizeGiB: it.size,
+		Family: it.family, SelectedBy: it.selectedBy}
+	if !it.createdAt.IsZero() {
+		t := it.createdAt.UTC()
+		e.CreatedAt = &t
+	}
+	return e
+}
+
 // applyShown is how apply's confirmation shows an image: would_delete when its DeleteImage
 // DryRun passed; would_deprecate when its ModifyImageAttribute DryRun did; and a Deprecated image
 // that only gets our tag as what it ends as, skipped InGracePeriod.
@@ -631,24 +638,19 @@ func (r *Runner) confirm(ctx context.Context, refusal string, passed []*item, sh
 	if r.cfg.Confirm == nil || len(passed) == 0 {
 		return true
 	}
-	toDelete := make([]report.Entry, 0, len(passed))
+	toChange := make([]report.Entry, 0, len(passed))
 	r.mu.Lock()
 	for _, it := range passed {
-		o, code, msg := shown(it)
-		e := report.Entry{Region: it.region, ImageID: it.id, Name: it.name, Outcome: o, Code: code, Message: msg, Attempts: it.attempts,
-			SizeGiB: it.size, Family: it.family, SelectedBy: it.selectedBy}
-		if !it.createdAt.IsZero() {
-			t := it.createdAt.UTC()
-			e.CreatedAt = &t
-		}
-		toDelete = append(toDelete, e)
+		e := entryOf(it)
+		e.Outcome, e.Code, e.Message = shown(it)
+		toChange = append(toChange, e)
 	}
 	r.mu.Unlock()
-	slices.SortFunc(toDelete, func(a, b report.Entry) int {
+	slices.SortFunc(toChange, func(a, b report.Entry) int {
 		return cmp.Or(cmp.Compare(a.Region, b.Region), cmp.Compare(a.ImageID, b.ImageID))
 	})
 	asked := time.Now()
-	yes := r.cfg.Confirm(toDelete)
+	yes := r.cfg.Confirm(toChange)
 	r.prog.prompt.Add(int64(time.Since(asked)))
 	r.mu.Lock()
 	r.waited = time.Since(asked)
