@@ -135,14 +135,16 @@ func (r *Runner) checkRegion(ctx context.Context, rs *regionState, its []*item) 
 		r.warn(fmt.Sprintf("%s: image families unknown (%s): last_in_family is not reported for the region", rs.name, rd.famErr.Code))
 	case rd.famErr == nil:
 		r.mu.Lock()
-		rs.families = rd.families
 		if rd.partial {
 			// The selection's listing's families, with the younger images' added: moved, not copied.
-			rs.families, rs.listedFamilies = rs.listedFamilies, nil
-			if rs.families == nil {
-				rs.families = map[string]string{}
+			families := rs.listedFamilies
+			if families == nil {
+				families = map[string]string{}
 			}
-			maps.Copy(rs.families, rd.families)
+			maps.Copy(families, rd.families)
+			rs.families, rs.listedFamilies = families, nil
+		} else {
+			rs.families = rd.families
 		}
 		r.mu.Unlock()
 	}
