@@ -198,7 +198,7 @@ func (r *Runner) change(ctx context.Context, rs *regionState, it *item, action s
 	}
 	lctx, cancel := settleContext(ctx)
 	defer cancel()
-	found, le := r.lookup(lctx, rs, []string{it.id}, max(r.retry.MaxAttempts, resolveAttempts))
+	found, le := r.confirmingLookup(lctx, rs, []string{it.id})
 	switch {
 	case le != nil:
 		return &ecs.Error{Class: ecs.ClassFailed, Code: CodeChangeResultUnknown, RequestID: e.RequestID,

@@ -22,7 +22,7 @@ func LookUp(ctx context.Context, cfg Config, ids map[string][]string) report.Loo
 	for region, list := range ids {
 		rs := r.region(region)
 		wg.Go(func() {
-			found, err := r.lookup(ctx, rs, list, max(r.retry.MaxAttempts, resolveAttempts))
+			found, err := r.confirmingLookup(ctx, rs, list)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {

@@ -313,6 +313,12 @@ func (r *Runner) countOwn(ctx context.Context, rs *regionState) (int, *ecs.Error
 // worth more tries than one image's delete.
 const resolveAttempts = 16
 
+// confirmingLookup is lookup with the tries of a confirming lookup (resolveAttempts at least):
+// one that settles what requests already sent did.
+func (r *Runner) confirmingLookup(ctx context.Context, rs *regionState, ids []string) ([]ecs.Image, *ecs.Error) {
+	return r.lookup(ctx, rs, ids, max(r.retry.MaxAttempts, resolveAttempts))
+}
+
 // confirmDeleted looks up the given images, deleted ones and ones whose real delete had an
 // unknown result (a 5xx, a timeout, a dropped connection: none says the delete did not happen),
 // 100 ids a call: one reported deleted that the service still lists is failed
@@ -366,7 +372,7 @@ func (r *Runner) settleRegion(ctx context.Context, rs *regionState, its []*item,
 	for i, it := range its {
 		ids[i] = it.id
 	}
-	found, err := r.lookup(ctx, rs, ids, max(r.retry.MaxAttempts, resolveAttempts))
+	found, err := r.confirmingLookup(ctx, rs, ids)
 	if err != nil {
 		return err
 	}
