@@ -749,21 +749,15 @@ func applyQuestion(toChange []report.Entry) string {
 			tags++
 		}
 	}
-	images := func(n int, what string) string {
-		if n == 1 {
-			return "1 " + what + "image"
-		}
-		return strconv.Itoa(n) + " " + what + "images"
-	}
 	var parts []string
 	if deletes > 0 {
-		parts = append(parts, "delete "+images(deletes, ""))
+		parts = append(parts, "delete "+countNoun(deletes, "image"))
 	}
 	if deprecations > 0 {
-		parts = append(parts, "deprecate "+images(deprecations, ""))
+		parts = append(parts, "deprecate "+countNoun(deprecations, "image"))
 	}
 	if tags > 0 {
-		parts = append(parts, "tag "+images(tags, "Deprecated "))
+		parts = append(parts, "tag "+countNoun(tags, "Deprecated image"))
 	}
 	q := parts[0]
 	if len(parts) > 1 {
