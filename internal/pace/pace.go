@@ -1,7 +1,7 @@
 // Package pace paces one region's calls of one API by the throttling answers the service gives;
 // the limits are per account, region and API and unpublished, so each Pacer learns its own:
 //   - Start at Config.Start (50/s); while a request waits for the pace, double per round trip
-//     (0.15 s at least), up to 8 requests a round trip, then add 8 a round trip (RFC 3742).
+//     (>= 0.15 s) to W = 8 requests a round trip, then add 8 x min(1, 32/W) a round trip.
 //   - A limit: since the last cut, >= 4 throttles, 3 standard errors above the background in the
 //     last 32 answers (and 40% of them) or the last 512; the background: the share throttled at
 //     paces the service took (before a limit: until its first throttle), 20% prior, <= 25%.
@@ -39,6 +39,7 @@ const (
 	doubling     = 250 * time.Millisecond // slow start doubles per this much held-back time until a round trip is measured
 	minDouble    = 150 * time.Millisecond // ...never faster than this (the service's bucket hides a limit for a while)...
 	growWindow   = 8                      // ...then by this many requests a round trip (RFC 3742's limited slow start)
+	slowWindow   = 32                     // ...and above this many, slower as the window grows: dW/dt ~ 1/W
 	rttGain      = 1.0 / 8                // the round trip is smoothed over about 8 answers
 	recoverTime  = 1500 * time.Millisecond
 	maxCut       = 0.70             // a cut keeps at least this share of a known ceiling...
@@ -256,8 +257,8 @@ func (p *Pacer) pace(now time.Time) float64 {
 
 // grow is the slow start's pace r after d more held-back time at round trip rtt: doubling a
 // round trip (minDouble at least) while a round trip holds under growWindow requests, then
-// growWindow more requests a round trip (RFC 3742's limited slow start). Until a round trip
-// is measured it doubles per doubling.
+// growWindow more requests a round trip (RFC 3742's limited slow start), fewer in proportion
+// above slowWindow. Until a round trip is measured it doubles per doubling.
 func grow(r float64, d, rtt time.Duration) float64 {
 	u := d.Seconds()
 	if rtt <= 0 {
@@ -271,7 +272,19 @@ func grow(r float64, d, rtt time.Duration) float64 {
 		}
 		r, u = knee, u-t
 	}
-	return r + u*growWindow/(l*dt)
+	// Above slowWindow requests a round trip, the pace grows as the square root of time
+	// (dr/dt ~ 1/r): a service whose bucket lets a tenth of a second of its limit through at
+	// once hides the limit while the pace overshoots it, and the overshoot grows with the
+	// pace's growth; so the requests in flight when the first throttles come back stay few.
+	w0 := slowWindow / l
+	if r < w0 {
+		t := (w0 - r) * l * dt / growWindow
+		if u <= t {
+			return r + u*growWindow/(l*dt)
+		}
+		r, u = w0, u-t
+	}
+	return math.Sqrt(r*r + 2*u*growWindow*w0/(l*dt))
 }
 
 // Throttled records a throttling answer to the request of Ticket t.

@@ -120,6 +120,41 @@ func (s *sim) sums(from, to int) (a, t int) {
 
 var limits = []float64{20, 50, 200, 1000}
 
+// TestGrowthIsOneCurve: the slow start grows by held-back time in whatever steps it is
+// measured (the pace is brought up to date at each Wait and answer), through each of its
+// stages; and above slowWindow requests a round trip, doubling the pace takes longer the
+// larger it is.
+func TestGrowthIsOneCurve(t *testing.T) {
+	for _, rtt := range []time.Duration{0, 5 * time.Millisecond, 100 * time.Millisecond} {
+		for _, total := range []time.Duration{100 * time.Millisecond, time.Second, 5 * time.Second} {
+			once := grow(50, total, rtt)
+			stepped := 50.0
+			for range 1000 {
+				stepped = grow(stepped, total/1000, rtt)
+			}
+			if math.Abs(stepped-once) > 1e-6*once {
+				t.Errorf("round trip %s, %s held back: %.3f/s in one step, %.3f/s in 1000", rtt, total, once, stepped)
+			}
+		}
+	}
+	const rtt = 100 * time.Millisecond
+	doubleFrom := func(r float64) time.Duration { // held-back time for the pace to double from r
+		lo, hi := time.Duration(0), time.Minute
+		for hi-lo > time.Microsecond {
+			if mid := (lo + hi) / 2; grow(r, mid, rtt) >= 2*r {
+				hi = mid
+			} else {
+				lo = mid
+			}
+		}
+		return hi
+	}
+	w0 := slowWindow / rtt.Seconds()
+	if a, b := doubleFrom(w0), doubleFrom(2*w0); b < 3*a || b > 5*a {
+		t.Errorf("doubling from %.0f/s takes %s, from %.0f/s %s: want about 4 times as long (dW/dt ~ 1/W)", w0, a, 2*w0, b)
+	}
+}
+
 func TestSettlesUnderALimit(t *testing.T) {
 	for _, limit := range limits {
 		s := newSim(limit, 0, Config{})
@@ -197,10 +232,12 @@ func TestRecoversAfterAnOutage(t *testing.T) {
 	for _, limit := range limits {
 		s := newSim(limit, 0, Config{})
 		s.run(30 * time.Second)
-		// The burst comes while the pace holds under the limit, not while it probes above it,
-		// where the limit's own throttles would add to it.
+		// The outage comes while the pace holds at what it learnt, under the limit.
 		for s.p.ph != probing || s.p.Rate() > limit {
 			s.run(time.Millisecond)
+			if s.ms > 90_000 {
+				t.Fatalf("limit %.0f/s: the pace never probed from under the limit in a minute; its ceiling %.1f/s", limit, s.p.ceiling)
+			}
 		}
 		took := s.p.ceiling
 		s.svc.outage = true
@@ -403,6 +440,9 @@ func TestABriefBurstCutsLittle(t *testing.T) {
 		// where the limit's own throttles would add to it.
 		for s.p.ph != probing || s.p.Rate() > limit {
 			s.run(time.Millisecond)
+			if s.ms > 90_000 {
+				t.Fatalf("limit %.0f/s: the pace never probed from under the limit in a minute; its ceiling %.1f/s", limit, s.p.ceiling)
+			}
 		}
 		s.svc.background = 0.5
 		low := s.p.Rate()

@@ -59,9 +59,12 @@ func TestWaitEndsWithItsContext(t *testing.T) {
 func TestWaitFollowsARisingPace(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		p := New(Config{}, nil)
-		for range 8 {
+		for range 32 { // an outage: the pace falls to the floor
 			w, _ := p.Wait(context.Background())
-			p.Throttled(w) // an outage: the pace falls to the floor
+			p.Throttled(w)
+			if p.Rate() == 1 {
+				break
+			}
 		}
 		if got := p.Rate(); got != 1 {
 			t.Fatalf("after an outage the pace is %v, want 1", got)
