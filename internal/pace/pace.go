@@ -1,20 +1,20 @@
 // Package pace paces one region's calls of one API by the throttling answers the service gives;
 // the limits are per account, region and API and unpublished, so each Pacer learns its own:
 //   - Start at Config.Start (50/s); while a request waits for the pace, double per round trip
-//     (>= 0.15 s) to W = 8 requests a round trip, then add 8 x min(1, 32/W) a round trip.
+//     (>= 0.15 s) to W = 8 requests a round trip, then add 6 x min(1, 32/W) a round trip.
 //   - A limit: since the last cut, >= 4 throttles, 3 standard errors above the background in the
-//     last 32 answers (and 40% of them) or the last 512; the background: the share throttled at
-//     paces the service took (before a limit: until its first throttle), 20% prior, <= 25%.
-//   - Cut: ceiling = what went through since throttling began (and the last idle second) /
+//     last 32 answers (and 40%), the last 512, or, with W >= 4, a slow start's since its first
+//     throttle (10%); the background: the share throttled at paces the service took, 20% prior.
+//   - Cut: ceiling = what went through since throttling began (not before an idle second) /
 //     (1-background, measured under 0.95 x what went through at the last cut, 50 answers of the
-//     whole as prior), >= 0.7 x a known one (below 0.9 x, climbed back to once); the pace restarts
-//     at 0.9 x ceiling. Almost nothing through (an outage): the Min, ceiling kept.
-//   - A window where the job sent under 80% of its pace (CPU, concurrency) never cuts.
+//     whole as prior, <= 25%), >= 0.7 x a known one (below 0.9 x, climbed back to once); a first
+//     one is measured again on the answers in flight. Restart at 0.9 x ceiling, or, if almost
+//     nothing went through (an outage), at the Min, ceiling kept.
+//   - No cut in a window where the job sent under 80% of its pace (CPU, concurrency).
 //   - Recover: from the first answer after a cut that is not a throttle, the pace climbs along
 //     ceiling x 0.99 - (ceiling x 0.99 - restart) x (1 - t/1.5s)^3, at 0.99 x ceiling in 1.5 s,
 //     then probes above it as +10% x (u/T)^3, u the time requests waited for the pace, T 3 s,
 //     or 1600 requests' time once two cuts agree within 10%.
-//   - Answers to requests sent before a cut are not counted after it.
 package pace
 
 import (
@@ -38,7 +38,7 @@ type Config struct {
 const (
 	doubling     = 250 * time.Millisecond // slow start doubles per this much held-back time until a round trip is measured
 	minDouble    = 150 * time.Millisecond // ...never faster than this (the service's bucket hides a limit for a while)...
-	growWindow   = 8                      // ...then by this many requests a round trip (RFC 3742's limited slow start)
+	growWindow   = 6                      // ...then by this many requests a round trip (RFC 3742's limited slow start)
 	slowWindow   = 32                     // ...and above this many, slower as the window grows: dW/dt ~ 1/W
 	rttGain      = 1.0 / 8                // the round trip is smoothed over about 8 answers
 	recoverTime  = 1500 * time.Millisecond
@@ -57,6 +57,9 @@ const (
 	longWin      = 512
 	shortZ       = 3.0
 	heavy        = 0.4 // the short window decides only with this share of throttles
+	coldShare    = 0.1 // ...and the answers after a slow start's first throttle with this share,
+	coldWindow   = 4   // ...with this many requests a round trip in flight...
+	coldAnswers  = 16  // ...of which this many measure the ceiling again
 	longZ        = 3.0
 	outageShare  = 0.9
 	bgDecay      = 1 - 1.0/1000 // the background forgets an answer's weight over about 1000 answers
@@ -117,10 +120,44 @@ type Pacer struct {
 	window   uint64
 	ring     []answer // the window's answers, oldest first, at most longWin
 	firstT   int      // index in ring of the window's first throttle; -1 if none
+	lost     bool     // a throttle of the window has left the ring
 	bgN, bgT float64  // answers and throttles measured for the background, decayed
 	lowN     float64  // ...of them, those sent under what the service took at the last cut
 	lowT     float64
 	took     float64 // what the service took at the last cut, throttles aside
+	first    firstCut
+}
+
+// firstCut measures the first limit found again with the answers that were in flight at its
+// cut: sent above the limit, they went through at the limit's rate, and the cut had few
+// answers to go by. Their measure is taken at the first answer sent after the cut, before the
+// pace climbs back.
+type firstCut struct {
+	window    uint64    // the window the cut ended
+	n, ok, bg float64   // answers since the window's first throttle, of them not throttled; the cut's background
+	from      time.Time // the first throttle's answer; zero if no such cut is being measured
+	last      time.Time // the latest answer of the window
+}
+
+func (f *firstCut) add(now time.Time, throttled bool) {
+	f.n++
+	if !throttled {
+		f.ok++
+	}
+	f.last = now
+}
+
+// end sets the ceiling to the measure of the answers in flight, if they are coldAnswers at
+// least, and ends the measure.
+func (f *firstCut) end(p *Pacer) {
+	if span := f.last.Sub(f.from).Seconds(); f.n >= coldAnswers && span > 0 {
+		p.took = f.ok / span
+		p.ceiling = p.took / (1 - f.bg)
+		if p.ph == recovering && p.since.IsZero() {
+			p.from = restart * p.ceiling
+		}
+	}
+	f.from = time.Time{}
 }
 
 // New returns a Pacer following now (nil = time.Now).
@@ -304,8 +341,16 @@ func (p *Pacer) record(t Ticket, throttled bool) {
 			p.rtt += time.Duration(rttGain * float64(rt-p.rtt))
 		}
 	}
+	if f := &p.first; !f.from.IsZero() {
+		switch {
+		case t.window == f.window && t.window+1 == p.window:
+			f.add(now, throttled)
+		case t.window == p.window:
+			f.end(p)
+		}
+	}
 	if t.window != p.window {
-		return // sent at the pace before the last cut: it tells nothing of the new one
+		return // sent at the pace before the last cut: it tells nothing more of the new one
 	}
 	// The background is measured where the pace is one the service took before: the climb back
 	// after a cut (or, before any limit is known, up to the first throttle), never while probing
@@ -316,6 +361,7 @@ func (p *Pacer) record(t Ticket, throttled bool) {
 		p.since = now
 	}
 	if len(p.ring) == longWin {
+		p.lost = p.lost || p.ring[0].throttled
 		p.ring = p.ring[1:]
 		p.firstT--
 	}
@@ -340,13 +386,14 @@ func (p *Pacer) record(t Ticket, throttled bool) {
 	}
 	bg := p.background()
 	short := p.ring[max(0, len(p.ring)-shortWin):]
-	if !tooMany(short, bg, shortZ, heavy) && !tooMany(p.ring, bg, longZ, 0) {
+	cold := p.coldLimit(now)
+	if !cold && !tooMany(short, bg, shortZ, heavy) && !tooMany(p.ring, bg, longZ, 0) {
 		return
 	}
 	if p.starved(now) {
 		return
 	}
-	p.cut(now, bg)
+	p.cut(now, bg, cold)
 }
 
 // tooMany reports whether as hold more throttles than the background explains, and at least
@@ -380,7 +427,8 @@ func (p *Pacer) starved(now time.Time) bool {
 	return sent < boundShare*min(first.pace, p.pace(now))
 }
 
-func (p *Pacer) cut(now time.Time, bg float64) {
+// cut lowers the pace; cold tells a slow start's first limit decided early (coldLimit).
+func (p *Pacer) cut(now time.Time, bg float64, cold bool) {
 	// What went through since throttling began, when the service's bucket was empty: the last
 	// 64 answers at most, and none from before an idle spell (the API unused between phases),
 	// which say nothing of the rate the service takes now.
@@ -391,21 +439,36 @@ func (p *Pacer) cut(now time.Time, bg float64) {
 			break
 		}
 	}
-	var ok, paces float64
-	as := p.ring[from:]
-	for i, a := range as {
-		i += from
-		if !a.throttled {
-			ok++
-		}
-		paces += a.pace
-		if a.counted && i < len(p.ring)-shortWin {
-			// What the cut explains is not background.
+	// What the cut explains is not background; what it does not is, measured now if still in
+	// the short window: the answers before the window's first throttle, and that throttle,
+	// which ended their clean run (without it, the background of windows that all end in a
+	// cut would be measured on clean runs alone: none, and any 4 throttles a limit).
+	explained := from
+	if from == p.firstT && p.known {
+		explained++
+	}
+	for i, a := range p.ring {
+		switch {
+		case !a.counted:
+		case i < explained && i >= len(p.ring)-shortWin:
+			p.bgN, p.bgT = measure(p.bgN, p.bgT, a.throttled)
+			if a.low {
+				p.lowN, p.lowT = measure(p.lowN, p.lowT, a.throttled)
+			}
+		case i >= explained && i < len(p.ring)-shortWin:
 			p.bgN, p.bgT = unmeasure(p.bgN, p.bgT, a.throttled)
 			if a.low {
 				p.lowN, p.lowT = unmeasure(p.lowN, p.lowT, a.throttled)
 			}
 		}
+	}
+	var ok, paces float64
+	as := p.ring[from:]
+	for _, a := range as {
+		if !a.throttled {
+			ok++
+		}
+		paces += a.pace
 	}
 	share := ok / float64(len(as))
 	pace := paces / float64(len(as))
@@ -443,6 +506,9 @@ func (p *Pacer) cut(now time.Time, bg float64) {
 		bg = min(bg, (p.lowT+lowPrior*all)/(p.lowN+lowPrior))
 		p.took = pace * share
 		p.ceiling = p.took / (1 - bg)
+		if cold && as[0].throttled {
+			p.first = firstCut{window: p.window, n: float64(len(as)), ok: ok, bg: bg, from: as[0].t, last: now}
+		}
 		if known {
 			// A few answers after a cut, at a service whose bucket the cut's overshoot
 			// emptied, measure little: one cut takes a known ceiling down by 30% at most,
@@ -460,7 +526,7 @@ func (p *Pacer) cut(now time.Time, bg float64) {
 	p.cutAt = now
 	p.ph, p.since = recovering, time.Time{}
 	p.window++
-	p.ring, p.firstT = p.ring[:0], -1
+	p.ring, p.firstT, p.lost = p.ring[:0], -1, false
 	p.tokens = min(p.tokens, 0) // no burst at the old pace
 	if p.cfg.OnCut != nil {
 		p.cfg.OnCut(p.ceiling, p.from, outage)
@@ -492,4 +558,18 @@ func (p *Pacer) background() float64 {
 		return min(maxBG, (p.bgT+0.2)/(p.bgN+2)) // limits are told from noise already: the measure weighs
 	}
 	return min(maxBG, (p.bgT+priorBG*priorN)/(p.bgN+priorN))
+}
+
+// coldLimit reports whether, in the slow start, the answers after its first throttle hold more
+// throttles than the background the clean answers before it allow (the prior standing in for
+// the many it does not know). It decides sooner than the windows, which hold the answers from
+// before the service's bucket emptied: the requests in flight meanwhile, sent above the limit,
+// are what a cold start costs. With few in flight, waiting costs little, and the few answers
+// after the first throttle would measure the ceiling poorly.
+func (p *Pacer) coldLimit(now time.Time) bool {
+	if p.ph != slowStart || p.firstT < 0 || p.lost || p.pace(now)*p.rtt.Seconds() < coldWindow {
+		return false
+	}
+	bg := min(maxBG, priorBG*priorN/(float64(p.firstT)+priorN))
+	return tooMany(p.ring[p.firstT+1:], bg, shortZ, coldShare)
 }

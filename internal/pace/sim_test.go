@@ -176,11 +176,11 @@ func TestSettlesUnderALimit(t *testing.T) {
 }
 
 // TestLearnsWithFewThrottles: a cold Pacer finds a limit within 20% with at most 20 throttles,
-// with a sender never short of requests at 5 ms, and with the job's default concurrency (8)
-// bounding the requests in flight at 5, 50 and 100 ms, for each limit the concurrency can
-// reach. BenchmarkLearningCost gives the table, with the concurrency 64 as well.
+// at answer latencies of 5, 50 and 100 ms, with the job's default concurrency (8), 64, or a
+// sender never short of requests, for each limit the concurrency can reach.
+// BenchmarkLearningCost gives the table.
 func TestLearnsWithFewThrottles(t *testing.T) {
-	for _, tc := range []struct{ latency, conc int }{{5, 0}, {5, 8}, {50, 8}, {100, 8}} {
+	for _, tc := range []struct{ latency, conc int }{{5, 0}, {5, 8}, {50, 8}, {50, 64}, {50, 0}, {100, 8}, {100, 64}, {100, 0}} {
 		for _, limit := range limits {
 			if limit > reachable(tc.conc, tc.latency) {
 				continue
@@ -194,6 +194,68 @@ func TestLearnsWithFewThrottles(t *testing.T) {
 					tc.latency, tc.conc, limit, s.p.ceiling, n)
 			}
 		}
+	}
+}
+
+// TestFirstCeilingIsMeasuredOnTheAnswersInFlight: a slow start that decides its first limit a
+// few answers after its first throttle (with at least coldWindow requests a round trip in
+// flight) measures the ceiling again on the answers still in flight then, all sent above the
+// limit, before the pace climbs back: at 200/s, the cut finds 5% under to 7% over the limit
+// at 50-100 ms, and the answers in flight within 1%. With fewer in flight (5 ms, up to
+// 200/s) the slow start decides as later, and the cut's measure stands.
+func TestFirstCeilingIsMeasuredOnTheAnswersInFlight(t *testing.T) {
+	for _, latency := range []int{5, 50, 75, 100} {
+		for _, limit := range limits {
+			s := newSim(limit, 0, Config{})
+			s.latency = latency
+			var first float64
+			s.p.cfg.OnCut = func(ceiling, _ float64, _ bool) {
+				if first == 0 {
+					first = ceiling
+				}
+			}
+			for first == 0 {
+				s.run(time.Millisecond)
+			}
+			s.run(time.Duration(2*latency) * time.Millisecond) // the answers in flight, then the first sent after the cut
+			got := s.p.ceiling
+			t.Logf("latency %d ms, limit %.0f/s: the cut found %.1f/s, the answers in flight %.1f/s", latency, limit, first, got)
+			switch {
+			case latency == 5 && limit <= 200 && got != first:
+				t.Errorf("latency %d ms, limit %.0f/s: the cut found %.1f/s, then %.1f/s", latency, limit, first, got)
+			case limit == 200 && latency > 5 && math.Abs(got-limit) > 0.01*limit:
+				t.Errorf("latency %d ms, limit 200/s: the first ceiling is %.1f/s once the answers in flight are in, want within 1%%", latency, got)
+			case math.Abs(got-limit) > 0.2*limit:
+				t.Errorf("latency %d ms, limit %.0f/s: the first ceiling is %.1f/s", latency, limit, got)
+			}
+		}
+	}
+}
+
+// TestAColdStartTellsNoiseFromALimit: the first limit is decided on the few answers after the
+// slow start's first throttle, against the background the answers before it allow; a service
+// throttling 10% of answers at random, with no limit, fools it in few cold starts: at 50 ms
+// with 64 in flight, 4 of 100 cut in their first 3 s, as many as without that rule, and 88
+// of 100 if it took the background for none.
+func TestAColdStartTellsNoiseFromALimit(t *testing.T) {
+	const runs = 100
+	fooled := 0
+	for seed := range uint64(runs) {
+		s := newSim(0, 0.10, Config{})
+		s.latency, s.conc = 50, 64
+		s.svc.rng = rand.New(rand.NewPCG(seed, 11))
+		cut := false
+		s.p.cfg.OnCut = func(float64, float64, bool) { cut = true }
+		for s.ms < 3000 && !cut {
+			s.run(time.Millisecond)
+		}
+		if cut {
+			fooled++
+		}
+	}
+	t.Logf("a 10%% random background with no limit: %d cold starts of %d cut in their first 3 s", fooled, runs)
+	if fooled > runs/10 {
+		t.Errorf("a 10%% random background with no limit: %d cold starts of %d cut in their first 3 s, want at most %d", fooled, runs, runs/10)
 	}
 }
 
@@ -302,6 +364,30 @@ func TestBackgroundDoesNotHideALimit(t *testing.T) {
 	t.Logf("throttled beyond the 2%% background, by run: %.3f", beyond)
 	if beyond[4] > 0.02 {
 		t.Errorf("limit 200/s, 2%% background: %.3f throttled beyond it by run; want half the runs at most 2%%", beyond)
+	}
+}
+
+// TestBackgroundIsMeasuredOnWholeWindows: a cut explains the throttles from its window's first
+// one on, so the background is measured on the answers before it; if the first throttle were
+// left out too, a random background would be measured on clean runs alone, as none, and then
+// any 4 throttles would be a limit, each cut taking the pace 30% lower. At a limit of 50/s
+// with 10% of answers throttled at random and 64 requests in flight, no run of 30 (seeds)
+// sends under 60% of the limit (the pacer of 2026-12-05 left the first throttle out: 4 of these
+// runs sent 27-48%).
+func TestBackgroundIsMeasuredOnWholeWindows(t *testing.T) {
+	var low []float64
+	for seed := range uint64(30) {
+		s := newSim(50, 0.10, Config{})
+		s.conc = 64
+		s.svc.rng = rand.New(rand.NewPCG(seed, 3))
+		s.run(25 * time.Second)
+		a, th := s.sums(5, 25)
+		if sent := float64(a+th) / 20; sent < 0.6*50 {
+			low = append(low, sent)
+		}
+	}
+	if len(low) > 0 {
+		t.Errorf("limit 50/s, 10%% background: %d runs of 30 sent only %.1f requests/s", len(low), low)
 	}
 }
 
