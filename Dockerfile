@@ -2,7 +2,7 @@
 # Build: docker build -t ecs-image-cleanup .
 # The builder's Go version must equal go.mod's go line; cmd/ecs-image-cleanup/dockerfile_test.go
 # checks that, and runs this file's build command exactly as written.
-FROM golang:1.26.8-bookworm AS build
+FROM golang:1.27.3-bookworm AS build
 WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download

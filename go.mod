@@ -1,6 +1,6 @@
 module github.com/ecs-image-cleanup/ecs-image-cleanup
 
-go 1.26.8
+go 1.27.3
 
 require (
 	github.com/alibabacloud-go/darabonba-openapi/v2 v2.1.14

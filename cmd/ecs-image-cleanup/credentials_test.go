@@ -158,7 +158,7 @@ func TestCredentialConfigFile(t *testing.T) {
 			nil, []string{"not valid JSON at line 4, column 24"}},
 		{"truncated", profileJSON("default", akProfile("default"))[:120], nil, []string{"not valid JSON at line 1"}},
 		{"wrong-type", "{\"current\":\"default\",\"profiles\":[\n" + strings.Replace(akProfile("default"), `"region_id"`, `"expired_seconds":"`+credSecret+`","region_id"`, 1) + "]}",
-			nil, []string{"field profiles.expired_seconds at line 2 is a JSON string, want int"}},
+			nil, []string{"field profiles.0.expired_seconds at line 2 is a JSON string, want int"}},
 		{"no-profiles", `{"current":"default","profiles":[]}`, nil, []string{"has no profiles"}},
 		{"missing-secret", profileJSON("default", fmt.Sprintf(`{"name":"default","mode":"AK","access_key_id":%q}`, credKeyID)),
 			nil, []string{`profile default in `, "mode AK: field access_key_secret missing"}},
