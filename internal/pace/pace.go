@@ -386,7 +386,7 @@ func (p *Pacer) record(t Ticket, throttled bool) {
 	}
 	bg := p.background()
 	short := p.ring[max(0, len(p.ring)-shortWin):]
-	cold := p.coldLimit(now)
+	cold := p.coldLimit(pace)
 	if !cold && !tooMany(short, bg, shortZ, heavy) && !tooMany(p.ring, bg, longZ, 0) {
 		return
 	}
@@ -566,8 +566,8 @@ func (p *Pacer) background() float64 {
 // before the service's bucket emptied: the requests in flight meanwhile, sent above the limit,
 // are what a cold start costs. With few in flight, waiting costs little, and the few answers
 // after the first throttle would measure the ceiling poorly.
-func (p *Pacer) coldLimit(now time.Time) bool {
-	if p.ph != slowStart || p.firstT < 0 || p.lost || p.pace(now)*p.rtt.Seconds() < coldWindow {
+func (p *Pacer) coldLimit(pace float64) bool {
+	if p.ph != slowStart || p.firstT < 0 || p.lost || pace*p.rtt.Seconds() < coldWindow {
 		return false
 	}
 	bg := min(maxBG, priorBG*priorN/(float64(p.firstT)+priorN))
