@@ -59,7 +59,7 @@ const (
 	heavy        = 0.4 // the short window decides only with this share of throttles
 	coldShare    = 0.1 // ...and the answers after a slow start's first throttle with this share,
 	coldWindow   = 4   // ...with this many requests a round trip in flight...
-	coldAnswers  = 16  // ...of which this many measure the ceiling again
+	coldAnswers  = 16  // ...and answers since the first throttle, in flight included, to measure the ceiling again
 	longZ        = 3.0
 	outageShare  = 0.9
 	bgDecay      = 1 - 1.0/1000 // the background forgets an answer's weight over about 1000 answers
@@ -147,8 +147,8 @@ func (f *firstCut) add(now time.Time, throttled bool) {
 	f.last = now
 }
 
-// end sets the ceiling to the measure of the answers in flight, if they are coldAnswers at
-// least, and ends the measure.
+// end sets the ceiling to the measure of the answers since the first throttle, the cut's and
+// those that were in flight, if they are coldAnswers at least, and ends the measure.
 func (f *firstCut) end(p *Pacer) {
 	if span := f.last.Sub(f.from).Seconds(); f.n >= coldAnswers && span > 0 {
 		p.took = f.ok / span
@@ -342,8 +342,10 @@ func (p *Pacer) record(t Ticket, throttled bool) {
 		}
 	}
 	if f := &p.first; !f.from.IsZero() {
+		// The window after f's is the current one: no cut comes before an answer of it,
+		// and the first ends the measure.
 		switch {
-		case t.window == f.window && t.window+1 == p.window:
+		case t.window == f.window:
 			f.add(now, throttled)
 		case t.window == p.window:
 			f.end(p)
@@ -372,11 +374,7 @@ func (p *Pacer) record(t Ticket, throttled bool) {
 	low := counted && (!p.known || pace <= bgPace*p.took)
 	p.ring = append(p.ring, answer{throttled: throttled, counted: counted, low: low, pace: pace, t: now})
 	if i := len(p.ring) - 1 - shortWin; i >= 0 && p.ring[i].counted {
-		a := p.ring[i]
-		p.bgN, p.bgT = measure(p.bgN, p.bgT, a.throttled)
-		if a.low {
-			p.lowN, p.lowT = measure(p.lowN, p.lowT, a.throttled)
-		}
+		p.measure(p.ring[i])
 	}
 	if !throttled {
 		return
@@ -451,15 +449,9 @@ func (p *Pacer) cut(now time.Time, bg float64, cold bool) {
 		switch {
 		case !a.counted:
 		case i < explained && i >= len(p.ring)-shortWin:
-			p.bgN, p.bgT = measure(p.bgN, p.bgT, a.throttled)
-			if a.low {
-				p.lowN, p.lowT = measure(p.lowN, p.lowT, a.throttled)
-			}
+			p.measure(a)
 		case i >= explained && i < len(p.ring)-shortWin:
-			p.bgN, p.bgT = unmeasure(p.bgN, p.bgT, a.throttled)
-			if a.low {
-				p.lowN, p.lowT = unmeasure(p.lowN, p.lowT, a.throttled)
-			}
+			p.unmeasure(a)
 		}
 	}
 	var ok, paces float64
@@ -533,21 +525,33 @@ func (p *Pacer) cut(now time.Time, bg float64, cold bool) {
 	}
 }
 
-// measure adds an answer to a measure of n answers and t throttles, older answers weighing less.
-func measure(n, t float64, throttled bool) (float64, float64) {
-	n, t = n*bgDecay+1, t*bgDecay
-	if throttled {
-		t++
+// measure adds a counted answer to the background's measure (and, if low, to the ceiling's),
+// older answers weighing less.
+func (p *Pacer) measure(a answer) {
+	add := func(n, t *float64) {
+		*n, *t = *n*bgDecay+1, *t*bgDecay
+		if a.throttled {
+			*t++
+		}
 	}
-	return n, t
+	add(&p.bgN, &p.bgT)
+	if a.low {
+		add(&p.lowN, &p.lowT)
+	}
 }
 
-// unmeasure takes an answer out of a measure of n answers and t throttles.
-func unmeasure(n, t float64, throttled bool) (float64, float64) {
-	if throttled {
-		t = max(0, t-1)
+// unmeasure takes a counted answer out of the measures measure added it to.
+func (p *Pacer) unmeasure(a answer) {
+	take := func(n, t *float64) {
+		if a.throttled {
+			*t = max(0, *t-1)
+		}
+		*n = max(0, *n-1)
 	}
-	return max(0, n-1), t
+	take(&p.bgN, &p.bgT)
+	if a.low {
+		take(&p.lowN, &p.lowT)
+	}
 }
 
 // background is the share of answers throttled whatever the pace, measured where the pace was
